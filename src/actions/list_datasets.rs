@@ -1,0 +1,54 @@
+//! List Datasets: `GET /datasets`. The API returns the whole list; Page Offset and Top are applied
+//! here (see `crate::paging`).
+
+use super::{Single, paged_list};
+use crate::definition::LIST_DATASETS;
+use crate::error::ActionError;
+
+/// The inputs (WIT `list-datasets-input`).
+#[derive(Debug, Clone, Default)]
+pub struct ListDatasetsInput {
+    /// Top.
+    pub top: Option<i64>,
+    /// Page Offset.
+    pub page_offset: Option<i64>,
+}
+
+/// Checks the inputs and builds the exchange.
+pub fn exchange(input: &ListDatasetsInput) -> Result<Single, ActionError> {
+    paged_list(&LIST_DATASETS, &["datasets"], input.top, input.page_offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::{drive, scripted::Scripted};
+
+    #[test]
+    fn pages_locally() {
+        let input = ListDatasetsInput {
+            top: Some(1),
+            page_offset: Some(1),
+        };
+        let ex = exchange(&input).unwrap();
+        insta::assert_json_snapshot!(super::super::snapshot(ex.request().unwrap()));
+        let mut ex = ex;
+        let mut t = Scripted::new([Scripted::answer(
+            200,
+            r#"{"@odata.context":"ctx","value":[{"id":"a"},{"id":"b"},{"id":"c"}]}"#,
+        )]);
+        let out = drive(&mut ex, &mut t).unwrap();
+        assert_eq!(out.data, r#"{"@odata.context":"ctx","value":[{"id":"b"}]}"#);
+    }
+
+    #[test]
+    fn top_out_of_range() {
+        let e = exchange(&ListDatasetsInput {
+            top: Some(1001),
+            page_offset: None,
+        })
+        .err()
+        .unwrap();
+        assert_eq!(e.input.as_deref(), Some("top"));
+    }
+}

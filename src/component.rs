@@ -1,0 +1,485 @@
+//! The thin shell around the core, compiled only for wasm32: the wit-bindgen glue that maps
+//! WIT values to the core's types and back, and a [`Transport`] over wasi:http.
+//!
+//! The transport uses the wasi:http bindings that `waki` generates rather than waki's
+//! `RequestBuilder`, because the builder offers neither first-byte nor between-bytes
+//! timeouts (the Timeout input needs both) and writes the body in one piece.
+
+use std::time::Duration;
+
+use waki::bindings::wasi::clocks::monotonic_clock;
+use waki::bindings::wasi::http::outgoing_handler;
+use waki::bindings::wasi::http::types as wasi;
+use waki::bindings::wasi::io::streams::StreamError;
+
+use crate::actions::{
+    create_dataset, create_rows, delete_rows, list_datasets, list_groups, list_reports,
+    list_tables, raw_request, update_table,
+};
+use crate::definition::{self as def, Input, InputType};
+use crate::error::{ActionError, ErrorKind};
+use crate::exchange::{Exchange, Output, Transport, drive};
+use crate::http::{Method, Request, Response};
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "connector",
+});
+
+use exports::powerbi::connector::actions as wa;
+use exports::powerbi::connector::definition as wd;
+use exports::powerbi::connector::types as wt;
+
+struct Component;
+
+export!(Component);
+
+/// The largest answer body read; anything larger is refused rather than exhausting memory.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A transport over wasi:http that adds the connection's token to every request.
+struct Wasi<'a> {
+    token: &'a str,
+    seed: u64,
+}
+
+fn transport_error(code: &wasi::ErrorCode) -> ActionError {
+    match code {
+        wasi::ErrorCode::ConnectionTimeout
+        | wasi::ErrorCode::ConnectionReadTimeout
+        | wasi::ErrorCode::ConnectionWriteTimeout
+        | wasi::ErrorCode::HttpResponseTimeout => {
+            ActionError::timeout(format!("the request timed out ({code:?})"))
+        }
+        wasi::ErrorCode::HttpRequestDenied => {
+            ActionError::transport("the engine's egress policy refused the request's host")
+        }
+        other => ActionError::transport(format!("the request failed: {other:?}")),
+    }
+}
+
+fn wasi_method(method: Method) -> wasi::Method {
+    match method {
+        Method::Get => wasi::Method::Get,
+        Method::Post => wasi::Method::Post,
+        Method::Put => wasi::Method::Put,
+        Method::Patch => wasi::Method::Patch,
+        Method::Delete => wasi::Method::Delete,
+        Method::Head => wasi::Method::Head,
+        Method::Options => wasi::Method::Options,
+    }
+}
+
+impl Wasi<'_> {
+    fn write_body(body: &wasi::OutgoingBody, bytes: &[u8]) -> Result<(), ActionError> {
+        let stream = body
+            .write()
+            .map_err(|()| ActionError::transport("the request body could not be opened"))?;
+        let failed = |e: StreamError| {
+            ActionError::transport(format!("the request body could not be written: {e:?}"))
+        };
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let permitted = stream.check_write().map_err(failed)? as usize;
+            if permitted == 0 {
+                stream.subscribe().block();
+                continue;
+            }
+            let (now, later) = rest.split_at(permitted.min(rest.len()));
+            stream.write(now).map_err(failed)?;
+            rest = later;
+        }
+        stream.blocking_flush().map_err(failed)?;
+        Ok(())
+    }
+
+    fn read_body(response: wasi::IncomingResponse) -> Result<Vec<u8>, ActionError> {
+        let body = response
+            .consume()
+            .map_err(|()| ActionError::transport("the answer's body could not be opened"))?;
+        let stream = body
+            .stream()
+            .map_err(|()| ActionError::transport("the answer's body could not be read"))?;
+        let mut bytes = Vec::new();
+        loop {
+            match stream.blocking_read(256 * 1024) {
+                Ok(chunk) => {
+                    if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                        return Err(ActionError::transport(format!(
+                            "the answer is larger than {} MiB",
+                            MAX_RESPONSE_BYTES >> 20
+                        )));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(e)) => {
+                    let detail = wasi::http_error_code(&e).map(|c| transport_error(&c));
+                    return Err(detail.unwrap_or_else(|| {
+                        ActionError::transport(format!(
+                            "the answer was cut off: {}",
+                            e.to_debug_string()
+                        ))
+                    }));
+                }
+            }
+        }
+        drop(stream);
+        // Trailers are not used; finishing the body releases the connection.
+        let _ = wasi::IncomingBody::finish(body);
+        Ok(bytes)
+    }
+}
+
+impl Transport for Wasi<'_> {
+    fn send(
+        &mut self,
+        request: &Request,
+        timeout: Option<Duration>,
+    ) -> Result<Response, ActionError> {
+        let url = url::Url::parse(&request.url)
+            .map_err(|e| ActionError::transport(format!("the URL could not be read: {e}")))?;
+        let mut fields: Vec<(String, Vec<u8>)> = request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+            .collect();
+        fields.push((
+            "authorization".into(),
+            format!("Bearer {}", self.token).into_bytes(),
+        ));
+        let headers = wasi::Fields::from_list(&fields).map_err(|e| {
+            ActionError::transport(format!("a header was refused by the engine: {e:?}"))
+        })?;
+        let outgoing = wasi::OutgoingRequest::new(headers);
+        let scheme = if url.scheme() == "http" {
+            wasi::Scheme::Http
+        } else {
+            wasi::Scheme::Https
+        };
+        let authority = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let refused =
+            |what: &str| ActionError::transport(format!("the engine refused the request's {what}"));
+        outgoing
+            .set_method(&wasi_method(request.method))
+            .map_err(|()| refused("method"))?;
+        outgoing
+            .set_scheme(Some(&scheme))
+            .map_err(|()| refused("scheme"))?;
+        outgoing
+            .set_authority(Some(&authority))
+            .map_err(|()| refused("host"))?;
+        outgoing
+            .set_path_with_query(Some(&path))
+            .map_err(|()| refused("path"))?;
+        let options = wasi::RequestOptions::new();
+        if let Some(timeout) = timeout {
+            let ns = Some(timeout.as_nanos().min(u64::MAX as u128) as u64);
+            // The engine may not support every timeout; the budget still holds at the driver.
+            let _ = options.set_connect_timeout(ns);
+            let _ = options.set_first_byte_timeout(ns);
+            let _ = options.set_between_bytes_timeout(ns);
+        }
+        let body = outgoing
+            .body()
+            .map_err(|()| ActionError::transport("the request body could not be opened"))?;
+        let future =
+            outgoing_handler::handle(outgoing, Some(options)).map_err(|e| transport_error(&e))?;
+        Self::write_body(&body, &request.body)?;
+        wasi::OutgoingBody::finish(body, None).map_err(|e| transport_error(&e))?;
+        let answer = loop {
+            match future.get() {
+                Some(answer) => break answer,
+                None => future.subscribe().block(),
+            }
+        };
+        let response = answer
+            .map_err(|()| ActionError::transport("the answer was already taken"))?
+            .map_err(|e| transport_error(&e))?;
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
+            .collect();
+        let body = Self::read_body(response)?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        monotonic_clock::now() / 1_000_000
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        monotonic_clock::subscribe_duration(duration.as_nanos().min(u64::MAX as u128) as u64)
+            .block();
+    }
+
+    fn random(&mut self) -> f64 {
+        // xorshift64*, seeded from the clock: jitter needs spread, not secrecy.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        (self.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn log(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+fn seed() -> u64 {
+    monotonic_clock::now() | 1
+}
+
+/// Runs an exchange with the connection's token; no secret leaves in an error.
+fn run(
+    connection: &wt::Connection,
+    exchange: Result<impl Exchange, ActionError>,
+) -> Result<wt::Output, wt::ActionError> {
+    let secrets = [
+        connection.access_token.as_str(),
+        connection.client_secret.as_str(),
+    ];
+    let result = exchange.and_then(|mut exchange| {
+        let mut transport = Wasi {
+            token: &connection.access_token,
+            seed: seed(),
+        };
+        drive(&mut exchange, &mut transport)
+    });
+    result
+        .map(output)
+        .map_err(|e| action_error(e.redact(&secrets)))
+}
+
+fn output(output: Output) -> wt::Output {
+    wt::Output {
+        data: output.data,
+        http: output.http.map(|h| wt::HttpResponse {
+            status: h.status,
+            headers: h.headers,
+            content_type: h.content_type,
+            body: h.body,
+        }),
+    }
+}
+
+fn action_error(e: ActionError) -> wt::ActionError {
+    wt::ActionError {
+        kind: match e.kind {
+            ErrorKind::InvalidInput => wt::ErrorKind::InvalidInput,
+            ErrorKind::Unauthorized => wt::ErrorKind::Unauthorized,
+            ErrorKind::TokenExpired => wt::ErrorKind::TokenExpired,
+            ErrorKind::Forbidden => wt::ErrorKind::Forbidden,
+            ErrorKind::NotFound => wt::ErrorKind::NotFound,
+            ErrorKind::Throttled => wt::ErrorKind::Throttled,
+            ErrorKind::Service => wt::ErrorKind::Service,
+            ErrorKind::Timeout => wt::ErrorKind::Timeout,
+            ErrorKind::Transport => wt::ErrorKind::Transport,
+        },
+        message: e.message,
+        input: e.input,
+        status: e.status,
+        code: e.code,
+        retry_after_seconds: e.retry_after_seconds,
+        progress: e.progress,
+    }
+}
+
+impl wa::Guest for Component {
+    fn create_dataset(
+        c: wt::Connection,
+        i: wa::CreateDatasetInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = create_dataset::CreateDatasetInput {
+            dataset_name: i.dataset_name,
+            columns: i.columns,
+            table_name: i.table_name,
+        };
+        run(&c, create_dataset::exchange(&input))
+    }
+
+    fn create_rows(
+        c: wt::Connection,
+        i: wa::CreateRowsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = create_rows::CreateRowsInput {
+            dataset_id: i.dataset_id,
+            table_name: i.table_name,
+            rows: i.rows,
+        };
+        run(&c, create_rows::exchange(&input))
+    }
+
+    fn delete_rows(
+        c: wt::Connection,
+        i: wa::DeleteRowsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = delete_rows::DeleteRowsInput {
+            dataset_id: i.dataset_id,
+            table_name: i.table_name,
+        };
+        run(&c, delete_rows::exchange(&input))
+    }
+
+    fn list_datasets(
+        c: wt::Connection,
+        i: wa::ListDatasetsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = list_datasets::ListDatasetsInput {
+            top: i.top,
+            page_offset: i.page_offset,
+        };
+        run(&c, list_datasets::exchange(&input))
+    }
+
+    fn list_groups(
+        c: wt::Connection,
+        i: wa::ListGroupsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = list_groups::ListGroupsInput {
+            page_offset: i.page_offset,
+            top: i.top,
+        };
+        run(&c, list_groups::exchange(&input))
+    }
+
+    fn list_reports(
+        c: wt::Connection,
+        i: wa::ListReportsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = list_reports::ListReportsInput {
+            top: i.top,
+            page_offset: i.page_offset,
+        };
+        run(&c, list_reports::exchange(&input))
+    }
+
+    fn list_tables(
+        c: wt::Connection,
+        i: wa::ListTablesInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = list_tables::ListTablesInput {
+            dataset_id: i.dataset_id,
+            top: i.top,
+            page_offset: i.page_offset,
+        };
+        run(&c, list_tables::exchange(&input))
+    }
+
+    fn raw_request(
+        c: wt::Connection,
+        i: wa::RawRequestInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = raw_request::RawRequestInput {
+            url: i.url,
+            method: i.method,
+            data: i.data,
+            form_data: i.form_data,
+            file_data: i.file_data,
+            file_data_file_names: i.file_data_file_names,
+            query_params: i.query_params,
+            headers: i.headers,
+            response_type: i.response_type,
+            timeout: i.timeout,
+            debug_request: i.debug_request,
+            retry_delay_ms: i.retry_delay_ms,
+            retry_all_errors: i.retry_all_errors,
+            max_retries: i.max_retries,
+            use_exponential_backoff: i.use_exponential_backoff,
+        };
+        run(&c, raw_request::plan(&input, seed()))
+    }
+
+    fn update_table(
+        c: wt::Connection,
+        i: wa::UpdateTableInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let input = update_table::UpdateTableInput {
+            dataset_id: i.dataset_id,
+            table_name: i.table_name,
+            columns: i.columns,
+        };
+        run(&c, update_table::exchange(&input))
+    }
+}
+
+fn input_definition(input: &Input) -> wd::InputDefinition {
+    wd::InputDefinition {
+        key: input.key.into(),
+        label: input.label.into(),
+        type_: match input.ty {
+            InputType::String => wd::InputType::String,
+            InputType::Password => wd::InputType::Password,
+            InputType::Boolean => wd::InputType::Boolean,
+            InputType::Integer => wd::InputType::Integer,
+            InputType::Code => wd::InputType::Code,
+            InputType::Picklist => wd::InputType::Picklist,
+            InputType::KeyValueList => wd::InputType::KeyValueList,
+            InputType::FileList => wd::InputType::FileList,
+        },
+        required: input.required,
+        default: input.default.map(Into::into),
+        comments: Some(input.comments.into()).filter(|c: &String| !c.is_empty()),
+        choices: input
+            .choices
+            .iter()
+            .map(|(label, value)| wd::Choice {
+                label: (*label).into(),
+                value: (*value).into(),
+            })
+            .collect(),
+        minimum: input.minimum,
+        maximum: input.maximum,
+        example: input.example.map(Into::into),
+    }
+}
+
+impl wd::Guest for Component {
+    fn describe() -> wd::ComponentDefinition {
+        let c = def::CONNECTION;
+        wd::ComponentDefinition {
+            info: wd::ComponentInfo {
+                key: def::INFO.key.into(),
+                label: def::INFO.label.into(),
+                description: def::INFO.description.into(),
+                category: def::INFO.category.into(),
+                api_base_url: def::INFO.api_base_url.into(),
+            },
+            connections: vec![wd::ConnectionDefinition {
+                key: c.key.into(),
+                label: c.label.into(),
+                comments: c.comments.into(),
+                oauth2_type: c.oauth2_type.into(),
+                inputs: c.inputs.iter().map(input_definition).collect(),
+            }],
+            actions: def::ACTIONS
+                .iter()
+                .map(|a| wd::ActionDefinition {
+                    key: a.key.into(),
+                    label: a.label.into(),
+                    description: a.description.into(),
+                    inputs: a.inputs.iter().map(input_definition).collect(),
+                })
+                .collect(),
+        }
+    }
+}

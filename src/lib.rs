@@ -1,0 +1,32 @@
+//! The Microsoft Power BI connector: a WebAssembly component for workflow engines.
+//!
+//! The crate is split the sans-IO way. Everything that decides what to send and what an
+//! answer means is plain Rust that builds and unit-tests natively:
+//!
+//! - [`definition`]: the one table of labels, comments, defaults, types and bounds of every
+//!   input, from which the WIT `describe` answer, `component-manifest.json` and `docs/` come;
+//! - [`actions`]: one module per action; each validates its inputs into an [`exchange::Exchange`]
+//!   (no request exists until the inputs are valid) and interprets the answers;
+//! - [`exchange`]: the driver loop and its [`exchange::Transport`] seam, with the retry policy
+//!   in [`retry`];
+//! - [`http`], [`error`], [`columns`], [`paging`], [`multipart`]: the shared pieces.
+//!
+//! Only `component` (compiled for wasm32) touches the outside world: it is the wit-bindgen
+//! glue plus a transport over wasi:http.
+#![deny(missing_docs)]
+
+pub mod actions;
+pub mod columns;
+pub mod definition;
+pub mod error;
+pub mod exchange;
+pub mod http;
+pub mod multipart;
+pub mod paging;
+pub mod retry;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use error::{ActionError, ErrorKind};
+pub use exchange::{Output, drive};
