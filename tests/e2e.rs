@@ -1,0 +1,265 @@
+//! Every action end to end: the component under wasmtime, through the generic host, against
+//! the local Power BI service. Each test asserts the service's state afterwards, and that
+//! every request sent validates against Microsoft's swagger.
+//!
+//! `every_action_has_an_end_to_end_test` fails when an action of the component's definition
+//! has no `e2e_<action>` test here.
+
+mod common;
+
+use anyhow::{Context, Result, ensure};
+use common::{Harness, sales_columns, sales_rows};
+use serde_json::{Value, json};
+
+#[test]
+fn every_action_has_an_end_to_end_test() -> Result<()> {
+    let h = Harness::new()?;
+    let source = include_str!("e2e.rs");
+    let mut missing = Vec::new();
+    for action in &h.connector.definition().actions {
+        let test = format!("fn e2e_{}()", action.key.replace('-', "_"));
+        if !source.contains(&test) {
+            missing.push(test);
+        }
+    }
+    ensure!(missing.is_empty(), "actions without an end-to-end test: {missing:?}");
+    Ok(())
+}
+
+#[test]
+fn e2e_create_dataset() -> Result<()> {
+    let h = Harness::new()?;
+    let columns = json!([
+        {"name": "Id", "dataType": "int64"},
+        {"name": "Flag", "dataType": "bool"},
+        {"name": "Price", "dataType": "DECIMAL", "formatString": "0.00"},
+    ]);
+    let out = h.ok(
+        "create-dataset",
+        json!({"dataset-name": "Sales", "table-name": "Orders #1", "columns": columns}),
+    )?;
+    let id = out["id"].as_str().context("id")?;
+    ensure!(out["name"] == "Sales", "{out}");
+    let stored = h
+        .service
+        .table_columns(id, "Orders #1")
+        .context("the table exists on the service")?;
+    let types: Vec<&str> = stored.iter().filter_map(|c| c["dataType"].as_str()).collect();
+    ensure!(types == ["Int64", "Boolean", "Decimal"], "{stored:?}");
+    ensure!(h.service.datasets(None).len() == 1);
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_create_rows() -> Result<()> {
+    let h = Harness::new()?;
+    let id = h.create_dataset("Sales West", sales_columns())?;
+    let out = h.ok(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "Sales West", "rows": sales_rows(25_000)}),
+    )?;
+    ensure!(out["rowsSent"] == 25_000 && out["requests"] == 3, "{out}");
+    let rows = h.service.table_rows(&id, "Sales West").context("rows")?;
+    ensure!(rows.len() == 25_000, "{} rows stored", rows.len());
+    ensure!(rows[0]["Id"] == 0 && rows[24_999]["Id"] == 24_999, "rows kept in order");
+    // The `{"rows": [...]}` form of the input works too, given as JSON text.
+    let wrapped = json!({"rows": sales_rows(2)}).to_string();
+    h.ok("create-rows", json!({"dataset-id": id, "table-name": "Sales West", "rows": wrapped}))?;
+    ensure!(h.service.table_rows(&id, "Sales West").context("rows")?.len() == 25_002);
+    let posts = h
+        .service
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/rows"))
+        .count();
+    ensure!(posts == 4, "{posts} row requests");
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_delete_rows() -> Result<()> {
+    let h = Harness::new()?;
+    let id = h.create_dataset("T", sales_columns())?;
+    h.ok("create-rows", json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(10)}))?;
+    ensure!(h.service.table_rows(&id, "T").context("rows")?.len() == 10);
+    let out = h.ok("delete-rows", json!({"dataset-id": id, "table-name": "T"}))?;
+    ensure!(out["deleted"] == true, "{out}");
+    ensure!(h.service.table_rows(&id, "T").context("rows")?.is_empty());
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_list_datasets() -> Result<()> {
+    let h = Harness::new()?;
+    for i in 0..5 {
+        h.service.add_dataset(None, &format!("D{i}"), true, json!([]));
+    }
+    let out = h.ok("list-datasets", json!({"top": 2, "page-offset": 1}))?;
+    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|d| d["name"].as_str()).collect();
+    ensure!(names == ["D1", "D2"], "{names:?}");
+    ensure!(out.get("@odata.context").is_some(), "the envelope is kept: {out}");
+    let all = h.ok("list-datasets", json!({}))?;
+    ensure!(all["value"].as_array().map(Vec::len) == Some(5));
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_list_groups() -> Result<()> {
+    let h = Harness::new()?;
+    for i in 0..5 {
+        h.service.add_group(&format!("G{i}"));
+    }
+    let out = h.ok("list-groups", json!({"top": 2, "page-offset": 3}))?;
+    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|g| g["name"].as_str()).collect();
+    ensure!(names == ["G3", "G4"], "{names:?}");
+    let sent = h.service.requests();
+    let query = sent.last().and_then(|r| r.query.clone()).unwrap_or_default();
+    ensure!(query.contains("top=2") && query.contains("skip=3"), "paged on the server: {query}");
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_list_reports() -> Result<()> {
+    let h = Harness::new()?;
+    for i in 0..3 {
+        h.service.add_report(None, &format!("R{i}"), None);
+    }
+    let out = h.ok("list-reports", json!({"top": 1000, "page-offset": 2}))?;
+    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|r| r["name"].as_str()).collect();
+    ensure!(names == ["R2"], "{names:?}");
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_list_tables() -> Result<()> {
+    let h = Harness::new()?;
+    let id = h.service.add_dataset(
+        None,
+        "Multi",
+        true,
+        json!([
+            {"name": "A", "columns": [{"name": "x", "dataType": "String"}]},
+            {"name": "B", "columns": [{"name": "x", "dataType": "String"}]},
+            {"name": "C", "columns": [{"name": "x", "dataType": "String"}]},
+        ]),
+    );
+    let out = h.ok("list-tables", json!({"dataset-id": id, "top": 1, "page-offset": 1}))?;
+    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|t| t["name"].as_str()).collect();
+    ensure!(names == ["B"], "{names:?}");
+    let e = h.err("list-tables", json!({"dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229"}))?;
+    ensure!(e.kind == "not-found" && e.code.as_deref() == Some("PowerBIEntityNotFound"), "{e:?}");
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_update_table() -> Result<()> {
+    let h = Harness::new()?;
+    let id = h.create_dataset("Sales", sales_columns())?;
+    let columns = json!([
+        {"name": "Id", "dataType": "Int64"},
+        {"name": "Region", "dataType": "String"},
+        {"name": "Amount", "dataType": "Double"},
+        {"name": "When", "dataType": "datetime"},
+    ]);
+    h.ok("update-table", json!({"dataset-id": id, "table-name": "Sales", "columns": columns}))?;
+    let stored = h.service.table_columns(&id, "Sales").context("columns")?;
+    let names: Vec<&str> = stored.iter().filter_map(|c| c["name"].as_str()).collect();
+    ensure!(names == ["Id", "Region", "Amount", "When"], "{names:?}");
+    ensure!(stored[3]["dataType"] == "DateTime");
+    h.check_swagger()
+}
+
+#[test]
+fn e2e_raw_request() -> Result<()> {
+    let h = Harness::new()?;
+    h.service.add_dataset(None, "Raw", true, json!([]));
+    let invocation = h.run(
+        "raw-request",
+        json!({"url": "/datasets", "method": "GET", "debug-request": true}),
+    )?;
+    let output = invocation.result.clone().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    ensure!(output.data["value"][0]["name"] == "Raw", "{:?}", output.data);
+    let http = output.http.context("raw request reports HTTP details")?;
+    ensure!(http.status == 200);
+    ensure!(invocation.logs.contains("[debug] request: GET https://api.powerbi.com/v1.0/myorg/datasets"), "{}", invocation.logs);
+    ensure!(invocation.logs.contains("authorization: Bearer [redacted]"));
+    // A multipart upload to the default URL (/imports) keeps its multipart Content-Type.
+    let out = h.ok(
+        "raw-request",
+        json!({
+            "method": "POST",
+            "query-params": {"datasetDisplayName": "Upload"},
+            "file-data": {"file": "PBIX-BYTES"},
+            "file-data-file-names": {"file": "upload.pbix"},
+        }),
+    )?;
+    ensure!(out.get("id").is_some(), "an import was created: {out}");
+    let upload = h.service.requests().into_iter().rev().find(|r| r.path.ends_with("/imports")).context("upload")?;
+    let ct = upload.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+    ensure!(ct.starts_with("multipart/form-data; boundary="), "{ct}");
+    ensure!(String::from_utf8_lossy(&upload.body).contains("filename=\"upload.pbix\""));
+    // An absolute URL is refused before anything is sent.
+    let before = h.service.requests().len();
+    let e = h.err("raw-request", json!({"url": "https://evil.example/x", "method": "GET"}))?;
+    ensure!(e.kind == "invalid-input" && e.input.as_deref() == Some("url"), "{e:?}");
+    ensure!(h.service.requests().len() == before, "no request was sent");
+    h.check_swagger()
+}
+
+#[test]
+fn expired_token_is_reported_as_token_expired() -> Result<()> {
+    let h = Harness::new()?;
+    h.service.expire_token(&h.token);
+    let e = h.err("list-datasets", json!({}))?;
+    ensure!(e.kind == "token-expired" && e.status == Some(403), "{e:?}");
+    Ok(())
+}
+
+#[test]
+fn service_errors_keep_status_and_code() -> Result<()> {
+    let h = Harness::new()?;
+    h.service.inject(
+        pbi_service::Fault::status(500, "plain text failure").on_path("/reports").times(10),
+    );
+    let e = h.err("list-reports", json!({}))?;
+    ensure!(e.kind == "service" && e.status == Some(500), "{e:?}");
+    ensure!(e.message.contains("plain text failure"), "{}", e.message);
+    // The default policy retried the idempotent GET before giving up.
+    let attempts = h.service.requests().iter().filter(|r| r.path.ends_with("/reports")).count();
+    ensure!(attempts == 4, "{attempts} attempts");
+    Ok(())
+}
+
+#[test]
+fn throttled_rows_are_retried_and_none_are_lost() -> Result<()> {
+    let h = Harness::new()?;
+    let id = h.create_dataset("T", sales_columns())?;
+    h.service.inject(pbi_service::Fault::throttled(1).on_path("/rows").times(1));
+    let out = h.ok("create-rows", json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(15_000)}))?;
+    ensure!(out["rowsSent"] == 15_000, "{out}");
+    ensure!(h.service.table_rows(&id, "T").context("rows")?.len() == 15_000);
+    Ok(())
+}
+
+#[test]
+fn bad_inputs_send_nothing() -> Result<()> {
+    let h = Harness::new()?;
+    let id = "cfafbeb1-8037-4d0c-896e-a46fb27ff229";
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("create-dataset", json!({"dataset-name": "x", "table-name": "t", "columns": "[{\"name\":\"a\",\"dataType\":\"Text\"}]"}), "columns"),
+        ("create-dataset", json!({"dataset-name": "x", "table-name": "a.b", "columns": sales_columns()}), "table-name"),
+        ("create-rows", json!({"dataset-id": "nope", "table-name": "t", "rows": []}), "dataset-id"),
+        ("create-rows", json!({"dataset-id": id, "table-name": "t", "rows": "[1,2]"}), "rows"),
+        ("list-datasets", json!({"top": 0}), "top"),
+        ("list-groups", json!({"page-offset": -1}), "page-offset"),
+        ("raw-request", json!({"url": "//evil.example", "method": "GET"}), "url"),
+        ("raw-request", json!({"url": "/x", "method": "GET", "data": "{}", "form-data": {"a": "b"}}), "data"),
+    ];
+    for (action, inputs, key) in cases {
+        let e = h.err(action, inputs.clone())?;
+        ensure!(e.kind == "invalid-input", "{action} {inputs}: {e:?}");
+        ensure!(e.input.as_deref() == Some(key), "{action} {inputs}: {e:?}");
+    }
+    ensure!(h.service.requests().is_empty(), "no request reached the service");
+    Ok(())
+}
