@@ -1,0 +1,450 @@
+//! A local emulator of the Microsoft Power BI REST API, for tests and demos.
+//!
+//! [`ServiceHandle::spawn`] starts an HTTP/1.1 server on loopback, on its own thread with its
+//! own tokio runtime, so plain synchronous code (tests, a CLI) can drive it. The API lives
+//! under `/v1.0/myorg` (My workspace) and, for the same operations inside a workspace, under
+//! `/v1.0/myorg/groups/{groupId}`:
+//!
+//! | operation | call | success |
+//! |---|---|---|
+//! | List Datasets | `GET /datasets` | 200 envelope |
+//! | Create Dataset | `POST /datasets[?defaultRetentionPolicy=None\|basicFIFO]` | 201 dataset |
+//! | Get / Delete Dataset | `GET`/`DELETE /datasets/{id}` | 200 |
+//! | List Tables | `GET /datasets/{id}/tables` | 200 envelope (push datasets only) |
+//! | Update Table | `PUT /datasets/{id}/tables/{table}` | 200 table |
+//! | Post Rows | `POST /datasets/{id}/tables/{table}/rows` | 200, empty body |
+//! | Delete Rows | `DELETE /datasets/{id}/tables/{table}/rows` | 200, empty body |
+//! | List Reports | `GET /reports` | 200 envelope |
+//! | List / Get Imports | `GET /imports`, `GET /imports/{id}` | 200 |
+//! | Post Import | `POST /imports?datasetDisplayName=..` (multipart/form-data) | 202 `{id}` |
+//! | List Groups | `GET /v1.0/myorg/groups?$top&$skip&$filter` | 200 envelope |
+//!
+//! # Behaviour where Microsoft's documents are silent
+//!
+//! - **Order of checks.** Authentication comes first for every path under `/v1.0/`, even an
+//!   unknown one (401 or 403 before 404). Then: unknown workspace, dataset or table → 404;
+//!   for Post Rows the rate limit (429); then the body's media type (415 unless JSON, or
+//!   `multipart/form-data` for imports); then the body itself (400).
+//! - **Scope.** A dataset is found only in the scope it lives in: a workspace's dataset
+//!   addressed through My workspace (or another workspace) is 404. Ids (GUIDs) compare
+//!   ignoring case; table names are case-sensitive.
+//! - **Create Dataset.** Property names are checked case-sensitively against Swagger's
+//!   `CreateDatasetRequest`, `Table`, `Column`, `Measure`, `Relationship` and `Datasource`;
+//!   every problem is listed in `error.details` (target like `dataset.tables[0].columns[1]`).
+//!   Data types are read ignoring case (`bool` too, as Microsoft's examples send it) and
+//!   stored in canonical spelling. At least one table, at least one column per table, table
+//!   and column names unique ignoring case, table names per Swagger's pattern (1–100 chars;
+//!   of ASCII punctuation only space `#` `-` `@` `^` `_` `~`). `defaultMode` may be `Push`
+//!   (the default), `Streaming` or `PushStreaming`, all of which behave as a push dataset
+//!   (rows are kept even for `Streaming`); `AsAzure`/`AsOnPrem` are 400. `relationships`
+//!   and `datasources` are validated, not kept. Dataset names may repeat.
+//! - **Update Table.** The body's `name` must equal the URL's table name; the schema is
+//!   replaced and the rows already pushed are kept as they are (`rows` in the body are
+//!   validated but ignored).
+//! - **List Tables** answers `{"name"}` per table; set
+//!   [`ServiceConfig::list_tables_with_columns`] to include the columns.
+//! - **Post Rows.** The body must be `{"rows":[...]}` and nothing else; each row an object of
+//!   scalars; strings at most 4,000 characters; Int64 min/max rejected. Row keys are not
+//!   checked against the columns: rows are stored as sent, in order. The rate limit is a
+//!   sliding minute per dataset and counts every request that reaches an existing table
+//!   (even one then rejected with 400); `Retry-After` is the whole seconds until the oldest
+//!   counted request leaves the window (at least 1). With `basicFIFO` a table keeps the
+//!   newest [`ServiceConfig::fifo_max_rows`] rows. The hourly row limits and the "5 pending
+//!   requests" limit are not emulated.
+//! - **Groups.** `$skip` then `$top` after `$filter`. `$filter` supports `name eq|ne 'x'`,
+//!   `contains|startswith|endswith(name,'x')`, `and`, `or`, `not`, parentheses, comparing
+//!   ignoring case; any other filter is 400 (never silently ignored).
+//! - **Imports.** `datasetDisplayName` is required; `nameConflict` and `skipReport` are
+//!   validated (the conflict mode is not applied). A `.pbix` (or any other name) creates a
+//!   non-push dataset and a report (none with `skipReport=true`), a `.rdl` a paginated
+//!   report, `model.json` nothing. The import is `Succeeded` at once.
+//! - **Errors.** Unknown route → 404 `{"error":{"code":"NotFound","message":..}}`; known path
+//!   with another method → 405 `MethodNotAllowed`; a body over
+//!   [`ServiceConfig::max_request_body_bytes`] → 413. Every API answer carries a `RequestId`
+//!   header. Missing, malformed or unknown tokens → 401 `PowerBINotAuthorizedException`.
+#![deny(missing_docs)]
+
+mod api;
+mod errors;
+mod fault;
+mod filter;
+mod multipart;
+mod record;
+mod server;
+mod state;
+mod tokens;
+mod util;
+mod validate;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub use fault::{Fault, FaultKind};
+pub use record::RecordedRequest;
+pub use tokens::{TokenStatus, TokenStore};
+
+use state::{Group, Report, Shared, Table, same_id};
+
+/// How the emulated service behaves.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Post Rows requests accepted per dataset in a sliding minute (Microsoft: 120);
+    /// 0 disables the limit.
+    pub rows_requests_per_minute: u32,
+    /// Rows accepted in one Post Rows request (Microsoft: 10,000).
+    pub max_rows_per_request: usize,
+    /// Tokens that are always valid, for the standalone emulator.
+    pub fixed_tokens: Vec<String>,
+    /// Rows a table keeps under the `basicFIFO` retention policy (Microsoft: 200,000).
+    pub fifo_max_rows: usize,
+    /// The largest request body accepted; larger ones get 413 (default 100 MiB).
+    pub max_request_body_bytes: usize,
+    /// The `configuredBy` of created datasets.
+    pub configured_by: String,
+    /// Whether List Tables includes each table's columns (default: names only).
+    pub list_tables_with_columns: bool,
+    /// Requests kept in the log (default 10,000); beyond it the oldest are dropped, so a
+    /// long-running emulator does not grow without bound.
+    pub max_recorded_requests: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            rows_requests_per_minute: 120,
+            max_rows_per_request: 10_000,
+            fixed_tokens: Vec::new(),
+            fifo_max_rows: 200_000,
+            max_request_body_bytes: 100 * 1024 * 1024,
+            configured_by: "emulator@contoso.com".to_owned(),
+            list_tables_with_columns: false,
+            max_recorded_requests: 10_000,
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+///
+/// The server runs on its own thread with its own tokio runtime: call these methods from
+/// synchronous code, not from inside a tokio runtime (dropping the handle blocks until the
+/// server thread has stopped).
+pub struct ServiceHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ServiceHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceHandle {
+    /// Starts the emulator on `127.0.0.1` with a random free port.
+    ///
+    /// # Errors
+    /// If the port cannot be bound or the server thread cannot start.
+    pub fn spawn(config: ServiceConfig) -> anyhow::Result<Self> {
+        Self::spawn_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config)
+    }
+
+    /// Starts the emulator on `addr` (port 0: a random free port). Bound to an unspecified
+    /// address (`0.0.0.0`), [`base_url`](Self::base_url) still names loopback.
+    ///
+    /// # Errors
+    /// If `addr` cannot be bound (e.g. the port is in use) or the server thread cannot start.
+    pub fn spawn_on(addr: SocketAddr, config: ServiceConfig) -> anyhow::Result<Self> {
+        // Bound here, synchronously, so a port in use is an error of this call.
+        let listener =
+            std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+        listener
+            .set_nonblocking(true)
+            .context("making the listener non-blocking")?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+
+        let tokens = TokenStore::new();
+        for token in &config.fixed_tokens {
+            tokens.insert(token.clone(), None);
+        }
+        let shared = Arc::new(Shared::new(config, tokens, base_url_of(addr)));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("pbi-service-worker")
+            .enable_all()
+            .build()
+            .context("building the tokio runtime")?;
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let server_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("pbi-service".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => server::serve(listener, server_shared, stop_rx).await,
+                        Err(e) => eprintln!("pbi-service: cannot serve on {addr}: {e}"),
+                    }
+                });
+                // Ends the connections still open (and any injected delay in progress).
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })
+            .context("starting the server thread")?;
+        Ok(Self {
+            shared,
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`; the API is under `/v1.0/myorg`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// Blocks until the server stops (it runs until the process ends).
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Stops the server and waits for its thread; the same as dropping the handle.
+    pub fn stop(self) {}
+
+    /// The token store the API checks, to share with login endpoints.
+    pub fn token_store(&self) -> TokenStore {
+        self.shared.tokens.clone()
+    }
+
+    /// A new valid bearer token (random, long) that lives one hour.
+    pub fn issue_token(&self) -> String {
+        self.shared.tokens.issue(Duration::from_secs(3600))
+    }
+
+    /// A new bearer token valid for `lifetime`.
+    pub fn issue_token_with_lifetime(&self, lifetime: Duration) -> String {
+        self.shared.tokens.issue(lifetime)
+    }
+
+    /// Expires a token now: requests with it get 403 `TokenExpired`.
+    pub fn expire_token(&self, token: &str) {
+        self.shared.tokens.expire(token);
+    }
+
+    /// Adds a workspace and returns its id.
+    pub fn add_group(&self, name: &str) -> String {
+        let id = util::new_id();
+        self.shared.lock().groups.push(Group {
+            id: id.clone(),
+            name: name.to_owned(),
+        });
+        id
+    }
+
+    /// Adds a report (to My workspace when `group` is `None`) and returns its id. The
+    /// dataset id is not checked.
+    ///
+    /// # Panics
+    /// If `group` names no workspace.
+    pub fn add_report(&self, group: Option<&str>, name: &str, dataset_id: Option<&str>) -> String {
+        let mut st = self.shared.lock();
+        let group = st
+            .resolve_group(group)
+            .unwrap_or_else(|_| panic!("add_report: no workspace {group:?}"));
+        let id = util::new_id();
+        st.reports.push(Report {
+            id: id.clone(),
+            group,
+            name: name.to_owned(),
+            dataset_id: dataset_id.map(str::to_owned),
+            paginated: false,
+        });
+        id
+    }
+
+    /// Adds a dataset and returns its id. `tables` is `[{name, columns:[{name, dataType}]}]`,
+    /// checked as Create Dataset checks it (an empty array or `null` gives no tables). A
+    /// non-push dataset (`push: false`) is refreshable, has no rows API, and its tables are
+    /// not listed (404), as Power BI does.
+    ///
+    /// # Panics
+    /// If `group` names no workspace or `tables` is invalid.
+    pub fn add_dataset(
+        &self,
+        group: Option<&str>,
+        name: &str,
+        push: bool,
+        tables: Value,
+    ) -> String {
+        let empty = tables.is_null() || tables.as_array().is_some_and(Vec::is_empty);
+        let tables: Vec<Table> = if empty {
+            Vec::new()
+        } else {
+            validate::tables(&tables, "tables")
+                .unwrap_or_else(|details| panic!("add_dataset: invalid tables: {details:?}"))
+                .into_iter()
+                .map(Table::from)
+                .collect()
+        };
+        let mut st = self.shared.lock();
+        let group = st
+            .resolve_group(group)
+            .unwrap_or_else(|_| panic!("add_dataset: no workspace {group:?}"));
+        st.add_dataset(
+            group,
+            name.to_owned(),
+            push,
+            "None".to_owned(),
+            self.shared.config.configured_by.clone(),
+            tables,
+        )
+        .id
+        .clone()
+    }
+
+    /// The datasets of a scope as `GET /datasets` lists them (empty for an unknown group).
+    pub fn datasets(&self, group: Option<&str>) -> Vec<Value> {
+        let st = self.shared.lock();
+        let Ok(group) = st.resolve_group(group) else {
+            return Vec::new();
+        };
+        st.datasets
+            .iter()
+            .filter(|d| d.group == group)
+            .map(state::Dataset::to_json)
+            .collect()
+    }
+
+    /// The reports of a scope as `GET /reports` lists them (empty for an unknown group).
+    pub fn reports(&self, group: Option<&str>) -> Vec<Value> {
+        let st = self.shared.lock();
+        let Ok(group) = st.resolve_group(group) else {
+            return Vec::new();
+        };
+        st.reports
+            .iter()
+            .filter(|r| r.group == group)
+            .map(Report::to_json)
+            .collect()
+    }
+
+    /// The imports of a scope as `GET /imports` lists them (empty for an unknown group).
+    pub fn imports(&self, group: Option<&str>) -> Vec<Value> {
+        let st = self.shared.lock();
+        let Ok(group) = st.resolve_group(group) else {
+            return Vec::new();
+        };
+        st.imports
+            .iter()
+            .filter(|i| i.group == group)
+            .map(|i| api::import_json(&st, i))
+            .collect()
+    }
+
+    fn with_table<T>(&self, dataset_id: &str, table: &str, f: impl Fn(&Table) -> T) -> Option<T> {
+        let st = self.shared.lock();
+        st.datasets
+            .iter()
+            .filter(|d| same_id(&d.id, dataset_id))
+            .flat_map(|d| d.tables.iter())
+            .find(|t| t.name == table)
+            .map(f)
+    }
+
+    /// The rows of a table, in the order they were pushed; searches every workspace.
+    pub fn table_rows(&self, dataset_id: &str, table: &str) -> Option<Vec<Value>> {
+        self.with_table(dataset_id, table, |t| t.rows.clone())
+    }
+
+    /// The columns of a table (canonical data types); searches every workspace.
+    pub fn table_columns(&self, dataset_id: &str, table: &str) -> Option<Vec<Value>> {
+        self.with_table(dataset_id, table, Table::columns)
+    }
+
+    /// Injects a fault (see [`Fault`]); faults apply in the order injected.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Removes every fault not yet used up.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Every request received since the start or the last [`clear_requests`], in order of
+    /// arrival (API calls, unknown routes, faulted ones), up to
+    /// [`ServiceConfig::max_recorded_requests`] of the latest. A request still being handled
+    /// (e.g. under an injected delay) shows status 0 until it is answered.
+    ///
+    /// [`clear_requests`]: ServiceHandle::clear_requests
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+}
+
+impl Drop for ServiceHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The URL clients use: an unspecified bind address is reached through loopback.
+fn base_url_of(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_is_send_and_sync() {
+        // Tests and the CLI share one handle between threads.
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ServiceHandle>();
+        assert_send_sync::<TokenStore>();
+    }
+
+    #[test]
+    fn base_url_names_loopback_for_unspecified_addresses() {
+        let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8080));
+        assert_eq!(base_url_of(any), "http://127.0.0.1:8080");
+        let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, 1));
+        assert_eq!(base_url_of(v6), "http://[::1]:1");
+    }
+}

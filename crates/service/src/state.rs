@@ -1,0 +1,369 @@
+//! The emulated tenant: workspaces, datasets, reports, imports, and the request log.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::ServiceConfig;
+use crate::errors::ApiError;
+use crate::fault::{Fault, FaultKind};
+use crate::record::RecordedRequest;
+use crate::tokens::TokenStore;
+use crate::util::{new_id, now_iso8601};
+use crate::validate::TableSpec;
+
+/// What every request handler shares.
+pub(crate) struct Shared {
+    pub config: ServiceConfig,
+    pub tokens: TokenStore,
+    /// `http://127.0.0.1:PORT`, for `@odata.context`.
+    pub base_url: String,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub fn new(config: ServiceConfig, tokens: TokenStore, base_url: String) -> Self {
+        Self {
+            config,
+            tokens,
+            base_url,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The state. Never held across an `.await`: handlers lock, compute, unlock.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking handler cannot leave the state half-updated in a way that matters to
+        // an emulator; keep serving rather than poison every later request.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The API root of a scope: My workspace or a group.
+    pub fn scope_url(&self, group: Option<&str>) -> String {
+        match group {
+            None => format!("{}/v1.0/myorg", self.base_url),
+            Some(g) => format!("{}/v1.0/myorg/groups/{g}", self.base_url),
+        }
+    }
+
+    /// An OData list envelope.
+    pub fn envelope(&self, group: Option<&str>, entity: &str, value: Vec<Value>) -> Value {
+        json!({
+            "@odata.context": format!("{}/$metadata#{entity}", self.scope_url(group)),
+            "value": value,
+        })
+    }
+}
+
+/// A workspace ("group").
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub id: String,
+    pub name: String,
+}
+
+impl Group {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "isReadOnly": false,
+            "isOnDedicatedCapacity": false,
+            "name": self.name,
+        })
+    }
+}
+
+/// A dataset in a scope (`group: None` is My workspace).
+#[derive(Debug, Clone)]
+pub(crate) struct Dataset {
+    pub id: String,
+    pub group: Option<String>,
+    pub name: String,
+    pub push: bool,
+    pub retention: String,
+    pub configured_by: String,
+    pub created: String,
+    pub tables: Vec<Table>,
+    /// When each POST rows request in the last minute was accepted, oldest first.
+    pub rows_requests: VecDeque<Instant>,
+}
+
+/// A table of a dataset.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    pub name: String,
+    /// The canonical table JSON: `name`, `columns`, and optional properties; no rows.
+    pub schema: Map<String, Value>,
+    pub rows: Vec<Value>,
+}
+
+impl From<TableSpec> for Table {
+    fn from(spec: TableSpec) -> Self {
+        Self {
+            name: spec.name,
+            schema: spec.schema,
+            rows: spec.rows,
+        }
+    }
+}
+
+impl Table {
+    pub fn columns(&self) -> Vec<Value> {
+        self.schema
+            .get("columns")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn web_url(group: Option<&str>, kind: &str, id: &str) -> String {
+    format!(
+        "https://app.powerbi.com/groups/{}/{kind}/{id}",
+        group.unwrap_or("me")
+    )
+}
+
+impl Dataset {
+    /// The dataset as List Datasets shows it (camelCase, as the live service answers).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "webUrl": web_url(self.group.as_deref(), "datasets", &self.id),
+            "addRowsAPIEnabled": self.push,
+            "configuredBy": self.configured_by,
+            "isRefreshable": !self.push,
+            "isEffectiveIdentityRequired": false,
+            "isEffectiveIdentityRolesRequired": false,
+            "isOnPremGatewayRequired": false,
+            "createdDate": self.created,
+        })
+    }
+
+    /// The dataset as Create Dataset answers it: the list form plus the retention policy.
+    pub fn to_created_json(&self) -> Value {
+        let mut v = self.to_json();
+        v["defaultRetentionPolicy"] = Value::String(self.retention.clone());
+        v
+    }
+
+    /// A table by its exact (case-sensitive) name.
+    pub fn table_mut(&mut self, name: &str) -> Result<&mut Table, ApiError> {
+        self.tables
+            .iter_mut()
+            .find(|t| t.name == name)
+            .ok_or_else(ApiError::entity_not_found)
+    }
+}
+
+/// A report.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    pub id: String,
+    pub group: Option<String>,
+    pub name: String,
+    pub dataset_id: Option<String>,
+    pub paginated: bool,
+}
+
+impl Report {
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "reportType": if self.paginated { "PaginatedReport" } else { "PowerBIReport" },
+            "name": self.name,
+            "webUrl": web_url(self.group.as_deref(), "reports", &self.id),
+            "embedUrl": match &self.group {
+                None => format!("https://app.powerbi.com/reportEmbed?reportId={}", self.id),
+                Some(g) => format!(
+                    "https://app.powerbi.com/reportEmbed?reportId={}&groupId={g}",
+                    self.id
+                ),
+            },
+        });
+        if let Some(d) = &self.dataset_id {
+            v["datasetId"] = Value::String(d.clone());
+        }
+        v
+    }
+}
+
+/// An import of an uploaded file.
+#[derive(Debug, Clone)]
+pub(crate) struct Import {
+    pub id: String,
+    pub group: Option<String>,
+    pub name: String,
+    pub created: String,
+    pub dataset_ids: Vec<String>,
+    pub report_ids: Vec<String>,
+}
+
+/// The whole mutable state.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub groups: Vec<Group>,
+    pub datasets: Vec<Dataset>,
+    pub reports: Vec<Report>,
+    pub imports: Vec<Import>,
+    pub faults: Vec<Fault>,
+    /// The request log with a sequence number each, so a status can be filled in later even
+    /// after `clear_requests`.
+    pub requests: VecDeque<(u64, RecordedRequest)>,
+    pub next_seq: u64,
+}
+
+/// GUIDs compare ignoring case: clients may upper-case them.
+pub(crate) fn same_id(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+impl State {
+    /// The canonical id of the group a request names, or 404.
+    pub fn resolve_group(&self, group: Option<&str>) -> Result<Option<String>, ApiError> {
+        match group {
+            None => Ok(None),
+            Some(g) => self
+                .groups
+                .iter()
+                .find(|x| same_id(&x.id, g))
+                .map(|x| Some(x.id.clone()))
+                .ok_or_else(ApiError::entity_not_found),
+        }
+    }
+
+    /// A dataset of the scope, or 404: a dataset of another workspace is not found.
+    pub fn dataset_mut(
+        &mut self,
+        group: &Option<String>,
+        id: &str,
+    ) -> Result<&mut Dataset, ApiError> {
+        self.datasets
+            .iter_mut()
+            .find(|d| &d.group == group && same_id(&d.id, id))
+            .ok_or_else(ApiError::entity_not_found)
+    }
+
+    /// A push dataset of the scope, or 404 (the table APIs serve push datasets only).
+    pub fn push_dataset_mut(
+        &mut self,
+        group: &Option<String>,
+        id: &str,
+    ) -> Result<&mut Dataset, ApiError> {
+        let d = self.dataset_mut(group, id)?;
+        if d.push {
+            Ok(d)
+        } else {
+            Err(ApiError::entity_not_found())
+        }
+    }
+
+    /// Adds a dataset and returns its id.
+    pub fn add_dataset(
+        &mut self,
+        group: Option<String>,
+        name: String,
+        push: bool,
+        retention: String,
+        configured_by: String,
+        tables: Vec<Table>,
+    ) -> &Dataset {
+        self.datasets.push(Dataset {
+            id: new_id(),
+            group,
+            name,
+            push,
+            retention,
+            configured_by,
+            created: now_iso8601(),
+            tables,
+            rows_requests: VecDeque::new(),
+        });
+        self.datasets.last().expect("just pushed")
+    }
+
+    /// The first live fault matching a request, used once.
+    pub fn take_fault(&mut self, method: &str, raw: &str, decoded: &str) -> Option<FaultKind> {
+        let i = self
+            .faults
+            .iter()
+            .position(|f| f.times > 0 && f.matches(method, raw, decoded))?;
+        let f = &mut self.faults[i];
+        f.times -= 1;
+        let kind = f.kind.clone();
+        if f.times == 0 {
+            self.faults.remove(i);
+        }
+        Some(kind)
+    }
+
+    /// Appends a request to the log, dropping the oldest beyond `max`, and returns its
+    /// sequence number.
+    pub fn record(&mut self, request: RecordedRequest, max: usize) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        while self.requests.len() >= max.max(1) {
+            self.requests.pop_front();
+        }
+        self.requests.push_back((seq, request));
+        seq
+    }
+
+    /// Sets the status of a logged request (if it was not cleared since).
+    pub fn set_status(&mut self, seq: u64, status: u16) {
+        if let Some((_, r)) = self.requests.iter_mut().rev().find(|(s, _)| *s == seq) {
+            r.status = status;
+        }
+    }
+}
+
+/// Sliding one-minute window of accepted POST rows requests. Returns the seconds to wait
+/// when the limit is reached; otherwise counts this request.
+pub(crate) fn rate_limit(
+    window: &mut VecDeque<Instant>,
+    per_minute: u32,
+    now: Instant,
+) -> Result<(), u64> {
+    const WINDOW: Duration = Duration::from_secs(60);
+    if per_minute == 0 {
+        return Ok(());
+    }
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+    {
+        window.pop_front();
+    }
+    if window.len() >= per_minute as usize {
+        let oldest = *window.front().expect("non-empty when at the limit");
+        let wait = WINDOW.saturating_sub(now.duration_since(oldest));
+        // Round up and never say 0: a client that waits 0 s would just be throttled again.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(secs.max(1));
+    }
+    window.push_back(now);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_window() {
+        let mut w = VecDeque::new();
+        let t0 = Instant::now();
+        assert!(rate_limit(&mut w, 2, t0).is_ok());
+        assert!(rate_limit(&mut w, 2, t0 + Duration::from_secs(10)).is_ok());
+        assert_eq!(rate_limit(&mut w, 2, t0 + Duration::from_secs(20)), Err(40));
+        assert_eq!(
+            rate_limit(&mut w, 2, t0 + Duration::from_millis(59_900)),
+            Err(1)
+        );
+        assert!(rate_limit(&mut w, 2, t0 + Duration::from_secs(60)).is_ok());
+        assert!(rate_limit(&mut w, 0, t0).is_ok());
+    }
+}
