@@ -72,6 +72,11 @@ fn wasi_method(method: Method) -> wasi::Method {
 
 impl Wasi<'_> {
     fn write_body(body: &wasi::OutgoingBody, bytes: &[u8]) -> Result<(), ActionError> {
+        // A bodiless request may already be on its way without its body stream: writing or
+        // flushing nothing would fail with `closed` for no reason.
+        if bytes.is_empty() {
+            return Ok(());
+        }
         let stream = body
             .write()
             .map_err(|()| ActionError::transport("the request body could not be opened"))?;

@@ -1,0 +1,135 @@
+//! Builds the workspace's connector component for wasm32-wasip2, so that the tests and the
+//! `pbi` CLI always load a component built from the current sources.
+//!
+//! The path of the built `.wasm` is exported as the compile-time variable
+//! `PBI_COMPONENT_WASM`. Set `PBI_HOST_PREBUILT_COMPONENT=/path/to/component.wasm` to skip the
+//! build and bundle that file instead (useful while the component does not compile).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The component's package in the workspace.
+const COMPONENT_PACKAGE: &str = "powerbi-connector";
+/// The file cargo writes for that package (its name with `_`).
+const COMPONENT_FILE: &str = "powerbi_connector.wasm";
+/// The size-optimised profile defined in the workspace's Cargo.toml.
+const PROFILE: &str = "component";
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=PBI_HOST_PREBUILT_COMPONENT");
+
+    if let Some(prebuilt) = env::var_os("PBI_HOST_PREBUILT_COMPONENT").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(prebuilt);
+        println!("cargo:rerun-if-changed={}", path.display());
+        export(&path);
+        return;
+    }
+
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let workspace = manifest_dir
+        .parent()
+        .and_then(Path::parent)
+        .expect("crates/host lives two levels below the workspace root")
+        .to_path_buf();
+    for watched in ["src", "wit", "Cargo.toml"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+
+    ensure_target_installed();
+
+    // Its own target directory: the outer cargo holds the lock on `target/`, so sharing it
+    // would deadlock.
+    let target_dir = workspace.join("target").join("component-build");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&workspace)
+        .args(["build", "-p", COMPONENT_PACKAGE, "--target", TARGET])
+        .args(["--profile", PROFILE])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // The outer build's flags and wrappers (clippy-driver, coverage, sanitizers) are for
+        // the host, not for the wasm guest.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        // Piped, not inherited: a build script's stdout is read by cargo as directives.
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, _) in env::vars_os() {
+        if key.to_string_lossy().starts_with("CARGO_PROFILE_") {
+            command.env_remove(key);
+        }
+    }
+
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(error) => fail(&format!(
+            "could not run cargo to build the component: {error}"
+        )),
+    };
+    if !output.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        fail(&format!(
+            "building the component ({COMPONENT_PACKAGE} for {TARGET}) failed with {}",
+            output.status
+        ));
+    }
+
+    let wasm = target_dir.join(TARGET).join(PROFILE).join(COMPONENT_FILE);
+    if !wasm.is_file() {
+        fail(&format!(
+            "the component build succeeded but {} is missing",
+            wasm.display()
+        ));
+    }
+    export(&wasm);
+}
+
+/// Tells rustc where the component is.
+fn export(path: &Path) {
+    println!("cargo:rustc-env=PBI_COMPONENT_WASM={}", path.display());
+}
+
+/// Adds the wasm32-wasip2 target when rustup lacks it: a `rust-toolchain.toml` listing it
+/// does not make cargo install it, and `rustup target add` is idempotent.
+fn ensure_target_installed() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let Ok(installed) = installed else {
+        // No rustup: the toolchain is managed some other way; the build will say if the
+        // target is missing.
+        return;
+    };
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == TARGET)
+    {
+        return;
+    }
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .stdout(Stdio::null())
+        .status();
+    match status {
+        Ok(status) if status.success() => {}
+        Ok(status) => fail(&format!(
+            "`rustup target add {TARGET}` failed with {status}"
+        )),
+        Err(error) => fail(&format!(
+            "could not run `rustup target add {TARGET}`: {error}"
+        )),
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1);
+}

@@ -1,0 +1,590 @@
+//! Loading a connector component and invoking its actions through wasmtime's dynamic
+//! component API: any component exporting the definition and actions interfaces works.
+
+use crate::connection::SECRET_KEYS;
+use crate::definition::{ActionDefinition, ComponentDefinition};
+use crate::egress::{EgressPolicy, SeenRequest, scrub};
+use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
+use crate::validate::check_inputs;
+use crate::value::{json_to_val, val_to_json};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use url::Url;
+use wasmtime::component::{
+    Component, ComponentExportIndex, InstancePre, Linker, ResourceTable, Type, Val,
+    types::ComponentItem,
+};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// The exported interface holding `describe: func() -> component-definition`.
+pub const DEFINITION_INTERFACE: &str = "powerbi:connector/definition@0.1.0";
+/// The exported interface holding one function per action.
+pub const ACTIONS_INTERFACE: &str = "powerbi:connector/actions@0.1.0";
+/// The name of the describe function.
+pub const DESCRIBE_FUNCTION: &str = "describe";
+/// The name of the parameter that receives the connection.
+pub const CONNECTION_PARAM: &str = "connection";
+
+/// How the host runs a component.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The most linear memory one invocation may use, in bytes (default 256 MiB).
+    pub memory_limit_bytes: usize,
+    /// The most the guest may write to stdout and stderr together, in bytes (default 1 MiB);
+    /// a write past it fails in the guest.
+    pub log_capacity_bytes: usize,
+    /// The hosts the guest may reach. `None` (the default) allows the host of the
+    /// definition's `api-base-url` and the hosts of the connection's `authorize-url` and
+    /// `token-url` (or their defaults in the connection definition).
+    pub allow_hosts: Option<Vec<String>>,
+    /// Hosts whose requests go to another base URL instead (for example a local emulator
+    /// at `http://127.0.0.1:PORT`). Redirected hosts are always allowed.
+    pub redirects: Vec<(String, Url)>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit_bytes: 256 * 1024 * 1024,
+            log_capacity_bytes: 1024 * 1024,
+            allow_hosts: None,
+            redirects: Vec::new(),
+        }
+    }
+}
+
+impl HostConfig {
+    /// This configuration with requests to `host` sent to `to` instead.
+    pub fn redirect(mut self, host: impl Into<String>, to: Url) -> Self {
+        self.redirects.push((host.into(), to));
+        self
+    }
+}
+
+/// What can go wrong in the host itself (as opposed to an action's own [`ActionError`]).
+///
+/// Messages never contain the connection's secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The component file could not be read or compiled.
+    #[error("cannot load the component {path}: {message}")]
+    Load {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The host's own setup (engine, linker) failed.
+    #[error("cannot set up the host: {0}")]
+    Setup(String),
+    /// The component lacks an export the contract requires.
+    #[error("the component does not export `{0}`")]
+    MissingExport(String),
+    /// The component's definition could not be read.
+    #[error("the component's definition is not valid: {0}")]
+    Definition(String),
+    /// No action has this key.
+    #[error("the component has no action `{0}`")]
+    UnknownAction(String),
+    /// The connection could not be turned into the component's connection record.
+    #[error("the connection is not valid: {0}")]
+    Connection(String),
+    /// Instantiating or calling the component failed: a trap, a panic in the guest, a limit.
+    #[error("`{function}` failed: {message}")]
+    Call {
+        /// The function called.
+        function: String,
+        /// What wasmtime reported.
+        message: String,
+        /// What the guest wrote to stdout and stderr before it failed.
+        logs: String,
+        /// The requests the guest sent before it failed.
+        requests: Vec<SeenRequest>,
+    },
+    /// The function returned something other than `result<output, action-error>`.
+    #[error("`{function}` returned an unexpected value: {message}")]
+    UnexpectedResult {
+        /// The function called.
+        function: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// The state of one invocation's store.
+struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    egress: EgressPolicy,
+    limits: StoreLimits,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.egress,
+        }
+    }
+}
+
+/// One action function: where it is and what it takes.
+#[derive(Clone)]
+struct ActionFunc {
+    index: ComponentExportIndex,
+    params: Vec<(String, Type)>,
+}
+
+/// A loaded connector component: compiled once, instantiated afresh for every call.
+///
+/// Uses wasmtime's synchronous WASI and wasi:http bindings, which run their own Tokio
+/// runtime: call [`Connector::load`] and [`Connector::invoke`] from plain threads, never
+/// from inside a Tokio runtime (they panic there); use `spawn_blocking` from async code.
+pub struct Connector {
+    runner: Runner,
+    definition: ComponentDefinition,
+    definition_value: Value,
+    actions: BTreeMap<String, ActionFunc>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("component", &self.definition.info.key)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .field("config", &self.runner.config)
+            .finish()
+    }
+}
+
+impl Connector {
+    /// Loads the component built from this workspace (see [`crate::component_path`]).
+    pub fn bundled(config: HostConfig) -> Result<Self, HostError> {
+        Self::load(crate::component_path(), config)
+    }
+
+    /// Compiles the component at `path`, links WASI and wasi:http, and reads its definition.
+    pub fn load(path: impl AsRef<Path>, config: HostConfig) -> Result<Self, HostError> {
+        let path = path.as_ref();
+        let engine = Engine::default();
+        let component = Component::from_file(&engine, path).map_err(|e| HostError::Load {
+            path: path.to_path_buf(),
+            message: format!("{e:#}"),
+        })?;
+        Self::from_component(engine, component, config)
+    }
+
+    /// Like [`Connector::load`], from the component's bytes.
+    pub fn from_bytes(bytes: &[u8], config: HostConfig) -> Result<Self, HostError> {
+        let engine = Engine::default();
+        let component = Component::new(&engine, bytes).map_err(|e| HostError::Load {
+            path: PathBuf::from("<bytes>"),
+            message: format!("{e:#}"),
+        })?;
+        Self::from_component(engine, component, config)
+    }
+
+    fn from_component(
+        engine: Engine,
+        component: Component,
+        config: HostConfig,
+    ) -> Result<Self, HostError> {
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| HostError::Setup(format!("{e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
+            .map_err(|e| HostError::Setup(format!("{e:#}")))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| HostError::Setup(format!("{e:#}")))?;
+
+        let definition_name = interface_name(&engine, &component, DEFINITION_INTERFACE)?;
+        let definition_iface = component
+            .get_export_index(None, definition_name.as_str())
+            .ok_or_else(|| HostError::MissingExport(definition_name.clone()))?;
+        let describe = component
+            .get_export_index(Some(&definition_iface), DESCRIBE_FUNCTION)
+            .ok_or_else(|| HostError::MissingExport(format!("{definition_name}#describe")))?;
+
+        let actions_name = interface_name(&engine, &component, ACTIONS_INTERFACE)?;
+        let actions_iface = component
+            .get_export_index(None, actions_name.as_str())
+            .ok_or_else(|| HostError::MissingExport(actions_name.clone()))?;
+        let mut actions = BTreeMap::new();
+        let component_type = component.component_type();
+        if let Some(ComponentItem::ComponentInstance(instance)) = component_type
+            .get_export(&engine, &actions_name)
+            .map(|export| export.ty)
+        {
+            for (name, export) in instance.exports(&engine) {
+                let ComponentItem::ComponentFunc(func) = export.ty else {
+                    continue;
+                };
+                let Some(index) = component.get_export_index(Some(&actions_iface), name) else {
+                    continue;
+                };
+                let params = func
+                    .params()
+                    .map(|(param, ty)| (param.to_string(), ty))
+                    .collect();
+                actions.insert(name.to_string(), ActionFunc { index, params });
+            }
+        }
+
+        let runner = Runner {
+            engine,
+            pre,
+            config,
+        };
+        // describe needs no network: the default policy allows no host.
+        let (result, _logs, _requests) =
+            runner.call(&describe, DESCRIBE_FUNCTION, &[], EgressPolicy::default())?;
+        let definition_value = val_to_json(&result);
+        let definition = serde_json::from_value(definition_value.clone())
+            .map_err(|e| HostError::Definition(e.to_string()))?;
+        Ok(Self {
+            runner,
+            definition,
+            definition_value,
+            actions,
+        })
+    }
+
+    /// The component's definition.
+    pub fn definition(&self) -> &ComponentDefinition {
+        &self.definition
+    }
+
+    /// The definition exactly as `describe` returned it, as JSON (WIT field names).
+    pub fn definition_json(&self) -> &Value {
+        &self.definition_value
+    }
+
+    /// The host configuration in use.
+    pub fn config(&self) -> &HostConfig {
+        &self.runner.config
+    }
+
+    /// Replaces the host configuration for the invocations that follow (the compiled
+    /// component and its definition are kept).
+    pub fn set_config(&mut self, config: HostConfig) {
+        self.runner.config = config;
+    }
+
+    /// The action whose key is `key`.
+    pub fn action(&self, key: &str) -> Option<&ActionDefinition> {
+        self.definition.action(key)
+    }
+
+    /// The keys of the functions the actions interface exports.
+    pub fn exported_actions(&self) -> impl Iterator<Item = &str> {
+        self.actions.keys().map(String::as_str)
+    }
+
+    /// The hosts allowed by default for `connection`: the host of the definition's
+    /// `api-base-url` and of the connection's `authorize-url` and `token-url` (their
+    /// definition defaults when the connection leaves them empty).
+    pub fn default_allow_hosts(&self, connection: &Value) -> Vec<String> {
+        let mut urls = vec![self.definition.info.api_base_url.clone()];
+        for key in ["authorize-url", "token-url"] {
+            let given = connection
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty());
+            if let Some(url) = given.or_else(|| self.definition.connection_default(key)) {
+                urls.push(url.to_string());
+            }
+        }
+        let mut hosts: Vec<String> = Vec::new();
+        for url in urls {
+            if let Some(host) = Url::parse(&url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                && !hosts.contains(&host)
+            {
+                hosts.push(host);
+            }
+        }
+        hosts
+    }
+
+    /// Checks `inputs` against the action's definition and converts them to the action's
+    /// input record, without running anything. The outer error is a host problem (unknown
+    /// action); the inner one the `invalid-input` error an invocation would return.
+    pub fn input_value(
+        &self,
+        action_key: &str,
+        inputs: &Value,
+    ) -> Result<Result<Val, ActionError>, HostError> {
+        let (definition, func) = self.lookup(action_key)?;
+        let checked = match check_inputs(definition, inputs) {
+            Ok(checked) => Value::Object(checked),
+            Err(error) => return Ok(Err(*error)),
+        };
+        let Some((_, input_ty)) = func
+            .params
+            .iter()
+            .find(|(name, _)| name != CONNECTION_PARAM)
+        else {
+            return Err(HostError::MissingExport(format!(
+                "{ACTIONS_INTERFACE}#{action_key} input parameter"
+            )));
+        };
+        Ok(json_to_val(Some(&checked), input_ty)
+            .map_err(|error| ActionError::invalid_input(error.top_key(), error.to_string())))
+    }
+
+    /// Runs the action `action_key` with `connection` (an object with the connection
+    /// record's fields: `authorize-url`, `token-url`, `scopes`, `client-id`,
+    /// `client-secret`, `access-token`) and `inputs` (an object keyed by input key).
+    ///
+    /// The inputs are checked against the action's definition first; if they fail, the
+    /// result is an `invalid-input` [`ActionError`] and the component is not run (so no
+    /// request is sent). Otherwise a fresh instance runs the action's function with the
+    /// host's egress policy; a trap or a limit gives [`HostError::Call`], and the next
+    /// invocation is unaffected.
+    ///
+    /// Must not be called from inside a Tokio runtime (see [`Connector`]).
+    pub fn invoke(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: &Value,
+    ) -> Result<Invocation, HostError> {
+        let (_, func) = self.lookup(action_key)?;
+        let input_val = match self.input_value(action_key, inputs)? {
+            Ok(val) => val,
+            Err(error) => {
+                return Ok(Invocation {
+                    result: Err(error),
+                    logs: String::new(),
+                    requests: Vec::new(),
+                });
+            }
+        };
+
+        let secrets = secrets_of(connection);
+        let mut params = Vec::with_capacity(func.params.len());
+        for (name, ty) in &func.params {
+            if name == CONNECTION_PARAM {
+                let connection = match connection {
+                    Value::Null => Value::Object(Default::default()),
+                    other => other.clone(),
+                };
+                let val = json_to_val(Some(&connection), ty)
+                    .map_err(|e| HostError::Connection(scrub(&e.to_string(), &secrets)))?;
+                params.push(val);
+            } else {
+                params.push(input_val.clone());
+            }
+        }
+
+        let mut egress = EgressPolicy::new(
+            self.runner
+                .config
+                .allow_hosts
+                .clone()
+                .unwrap_or_else(|| self.default_allow_hosts(connection)),
+            self.runner.config.redirects.clone(),
+        );
+        egress.secrets = secrets.clone();
+
+        let (result, logs, requests) =
+            self.runner.call(&func.index, action_key, &params, egress)?;
+        let result = action_result(action_key, &result, &secrets)?;
+        Ok(Invocation {
+            result,
+            logs,
+            requests,
+        })
+    }
+
+    fn lookup(&self, action_key: &str) -> Result<(&ActionDefinition, &ActionFunc), HostError> {
+        let definition = self
+            .definition
+            .action(action_key)
+            .ok_or_else(|| HostError::UnknownAction(action_key.to_string()))?;
+        let func = self
+            .actions
+            .get(action_key)
+            .ok_or_else(|| HostError::MissingExport(format!("{ACTIONS_INTERFACE}#{action_key}")))?;
+        Ok((definition, func))
+    }
+}
+
+/// The compiled component, linked, ready to instantiate.
+struct Runner {
+    engine: Engine,
+    pre: InstancePre<HostState>,
+    config: HostConfig,
+}
+
+impl Runner {
+    /// Calls one exported function in a fresh store; returns its single result, the guest's
+    /// output and the requests it sent.
+    fn call(
+        &self,
+        index: &ComponentExportIndex,
+        function: &str,
+        params: &[Val],
+        egress: EgressPolicy,
+    ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
+        let output = MemoryOutputPipe::new(self.config.log_capacity_bytes);
+        // No env, args, preopens or sockets: the guest's only way out is wasi:http, through
+        // the egress policy.
+        let wasi = WasiCtx::builder()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let secrets = egress.secrets.clone();
+        let log = egress.log.clone();
+        let state = HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            egress,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.config.memory_limit_bytes)
+                .build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+
+        let outcome = (|| {
+            let instance = self.pre.instantiate(&mut store)?;
+            let func = instance
+                .get_func(&mut store, index)
+                .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
+            let mut results = vec![Val::Bool(false); func.ty(&store).results().len()];
+            func.call(&mut store, params, &mut results)?;
+            Ok::<_, wasmtime::Error>(results)
+        })();
+
+        let logs = scrub(&String::from_utf8_lossy(&output.contents()), &secrets);
+        let requests = log
+            .lock()
+            .map(|log| log.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        match outcome {
+            Ok(mut results) if results.len() == 1 => Ok((results.remove(0), logs, requests)),
+            Ok(results) => Err(HostError::UnexpectedResult {
+                function: function.to_string(),
+                message: format!("{} results instead of one", results.len()),
+            }),
+            Err(error) => Err(HostError::Call {
+                function: function.to_string(),
+                message: scrub(&format!("{error:#}"), &secrets),
+                logs,
+                requests,
+            }),
+        }
+    }
+}
+
+/// The export name matching `wanted`: exactly, or the same interface at another version.
+fn interface_name(
+    engine: &Engine,
+    component: &Component,
+    wanted: &str,
+) -> Result<String, HostError> {
+    let component_type = component.component_type();
+    if component_type.get_export(engine, wanted).is_some() {
+        return Ok(wanted.to_string());
+    }
+    let unversioned = wanted.split('@').next().unwrap_or(wanted);
+    component_type
+        .exports(engine)
+        .map(|(name, _)| name)
+        .find(|name| name.split('@').next() == Some(unversioned))
+        .map(str::to_string)
+        .ok_or_else(|| HostError::MissingExport(wanted.to_string()))
+}
+
+/// The connection's secret values, to scrub from logs and errors.
+fn secrets_of(connection: &Value) -> Vec<String> {
+    SECRET_KEYS
+        .iter()
+        .filter_map(|key| connection.get(*key).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `output` record as JSON.
+#[derive(Deserialize)]
+struct RawOutput {
+    data: String,
+    http: Option<HttpResponse>,
+}
+
+/// The `action-error` record as JSON: `progress` is JSON text.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct RawError {
+    kind: String,
+    message: String,
+    input: Option<String>,
+    status: Option<u16>,
+    code: Option<String>,
+    retry_after_seconds: Option<u32>,
+    progress: Option<String>,
+}
+
+/// Reads `result<output, action-error>`.
+fn action_result(
+    function: &str,
+    result: &Val,
+    secrets: &[String],
+) -> Result<Result<ActionOutput, ActionError>, HostError> {
+    let unexpected = |message: String| HostError::UnexpectedResult {
+        function: function.to_string(),
+        message,
+    };
+    let Val::Result(result) = result else {
+        return Err(unexpected("not a result".to_string()));
+    };
+    match result {
+        Ok(Some(output)) => {
+            let raw: RawOutput = serde_json::from_value(val_to_json(output))
+                .map_err(|e| unexpected(format!("not an output record: {e}")))?;
+            Ok(Ok(ActionOutput {
+                data: parse_json_text(&raw.data),
+                http: raw.http,
+            }))
+        }
+        Err(Some(error)) => {
+            let raw: RawError = serde_json::from_value(val_to_json(error))
+                .map_err(|e| unexpected(format!("not an action-error record: {e}")))?;
+            Ok(Err(ActionError {
+                kind: raw.kind,
+                // The component promises never to echo secrets; the host makes sure.
+                message: scrub(&raw.message, secrets),
+                input: raw.input,
+                status: raw.status,
+                code: raw.code,
+                retry_after_seconds: raw.retry_after_seconds,
+                progress: raw.progress.as_deref().map(parse_json_text),
+            }))
+        }
+        _ => Err(unexpected("a result without a payload".to_string())),
+    }
+}

@@ -1,0 +1,43 @@
+//! A generic host for connector components.
+//!
+//! It loads any WebAssembly component that exports a definition interface (`describe`) and
+//! an actions interface (one function per action, each taking the connection and its own
+//! input record and returning `result<output, action-error>`), and runs those actions with
+//! JSON inputs. It knows nothing about the service a component talks to: inputs are checked
+//! against the component's own definition and converted to component values by reading the
+//! functions' types through wasmtime's dynamic component API.
+//!
+//! Every invocation gets a fresh instance with no environment, arguments, files or sockets;
+//! the guest's stdout and stderr are captured, its memory is limited, and its outgoing HTTP
+//! goes through an [`EgressPolicy`] that allows, redirects or denies each host and logs
+//! every request with secrets redacted.
+
+#![deny(missing_docs)]
+
+mod connection;
+mod connector;
+mod definition;
+mod egress;
+mod invoke;
+mod validate;
+pub mod value;
+
+pub use connection::{Connection, SECRET_KEYS};
+pub use connector::{
+    ACTIONS_INTERFACE, CONNECTION_PARAM, Connector, DEFINITION_INTERFACE, DESCRIBE_FUNCTION,
+    HostConfig, HostError,
+};
+pub use definition::{
+    ActionDefinition, Choice, ComponentDefinition, ComponentInfo, ConnectionDefinition,
+    InputDefinition, InputType,
+};
+pub use egress::{EgressPolicy, REDACTED, SeenRequest};
+pub use invoke::{ActionError, ActionOutput, HttpResponse, INVALID_INPUT, Invocation};
+
+use std::path::Path;
+
+/// The component built from this workspace by the build script (the `.wasm` file under
+/// `target/component-build`), or the file `PBI_HOST_PREBUILT_COMPONENT` named at build time.
+pub fn component_path() -> &'static Path {
+    Path::new(env!("PBI_COMPONENT_WASM"))
+}

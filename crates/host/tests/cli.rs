@@ -1,0 +1,71 @@
+//! The `pbi` binary, run as a user would.
+
+use anyhow::{Context, Result, ensure};
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn pbi(args: &[&str]) -> Result<Output> {
+    Command::new(env!("CARGO_BIN_EXE_pbi"))
+        .args(args)
+        // The user's own settings must not change what the tests see.
+        .env_remove("PBI_ACCESS_TOKEN")
+        .env_remove("PBI_CLIENT_ID")
+        .env_remove("PBI_CLIENT_SECRET")
+        .env_remove("PBI_COMPONENT")
+        .output()
+        .context("running pbi")
+}
+
+#[test]
+fn definition_prints_the_definition_as_json() -> Result<()> {
+    let output = pbi(&["definition"])?;
+    ensure!(output.status.success(), "{output:?}");
+    let definition: Value = serde_json::from_slice(&output.stdout)?;
+    let actions = definition["actions"].as_array().context("actions")?;
+    ensure!(!actions.is_empty());
+    ensure!(
+        actions
+            .iter()
+            .all(|a| a["key"].is_string() && a["inputs"].is_array())
+    );
+    ensure!(definition["info"]["api-base-url"].is_string());
+    Ok(())
+}
+
+#[test]
+fn run_reports_an_invalid_input_with_exit_code_1() -> Result<()> {
+    let output = pbi(&["run", "list-datasets", "--input", "top=ten"])?;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let printed: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(printed["error"]["kind"], "invalid-input");
+    assert_eq!(printed["error"]["input"], "top");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(stderr.contains("top"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn run_rejects_a_malformed_input_flag() -> Result<()> {
+    let output = pbi(&["run", "list-datasets", "--input", "top"])?;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    ensure!(String::from_utf8_lossy(&output.stderr).contains("KEY=VALUE"));
+    Ok(())
+}
+
+#[test]
+fn demo_runs_the_whole_flow_against_the_emulator() -> Result<()> {
+    let output = pbi(&["demo"])?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    ensure!(stdout.contains("Demo passed"), "{stdout}");
+    ensure!(
+        !stdout.contains("FAILED") && !stdout.contains(": NO"),
+        "{stdout}"
+    );
+    ensure!(stdout.matches(": ok").count() == 6, "{stdout}");
+    Ok(())
+}
