@@ -20,6 +20,7 @@ use crate::definition::{self as def, Input, InputType};
 use crate::error::{ActionError, ErrorKind};
 use crate::exchange::{Exchange, Output, Transport, drive};
 use crate::http::{Method, Request, Response};
+use crate::oauth::{self, OAuthConfig, OAuthError, OAuthErrorKind, TokenSet};
 
 wit_bindgen::generate!({
     path: "wit",
@@ -28,6 +29,7 @@ wit_bindgen::generate!({
 
 use exports::powerbi::connector::actions as wa;
 use exports::powerbi::connector::definition as wd;
+use exports::powerbi::connector::oauth as wo;
 use exports::powerbi::connector::types as wt;
 
 struct Component;
@@ -39,7 +41,8 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A transport over wasi:http that adds the connection's token to every request.
 struct Wasi<'a> {
-    token: &'a str,
+    /// The bearer token; none for the token endpoint.
+    token: Option<&'a str>,
     seed: u64,
 }
 
@@ -149,10 +152,12 @@ impl Transport for Wasi<'_> {
             .iter()
             .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
             .collect();
-        fields.push((
-            "authorization".into(),
-            format!("Bearer {}", self.token).into_bytes(),
-        ));
+        if let Some(token) = self.token {
+            fields.push((
+                "authorization".into(),
+                format!("Bearer {token}").into_bytes(),
+            ));
+        }
         let headers = wasi::Fields::from_list(&fields).map_err(|e| {
             ActionError::transport(format!("a header was refused by the engine: {e:?}"))
         })?;
@@ -265,7 +270,7 @@ fn run(
     ];
     let result = exchange.and_then(|mut exchange| {
         let mut transport = Wasi {
-            token: &connection.access_token,
+            token: Some(&connection.access_token),
             seed: seed(),
         };
         drive(&mut exchange, &mut transport)
@@ -486,5 +491,86 @@ impl wd::Guest for Component {
                 })
                 .collect(),
         }
+    }
+}
+
+fn oauth_config(c: &wt::Connection) -> Result<OAuthConfig, OAuthError> {
+    OAuthConfig::new(
+        c.authorize_url.as_deref(),
+        c.token_url.as_deref(),
+        c.scopes.as_deref(),
+        &c.client_id,
+        &c.client_secret,
+    )
+}
+
+fn oauth_error(e: OAuthError) -> wo::OauthError {
+    wo::OauthError {
+        kind: match e.kind {
+            OAuthErrorKind::InvalidInput => wo::OauthErrorKind::InvalidInput,
+            OAuthErrorKind::AuthorizeAgain => wo::OauthErrorKind::AuthorizeAgain,
+            OAuthErrorKind::InvalidClient => wo::OauthErrorKind::InvalidClient,
+            OAuthErrorKind::Service => wo::OauthErrorKind::Service,
+            OAuthErrorKind::Transport => wo::OauthErrorKind::Transport,
+        },
+        message: e.message,
+        code: e.code,
+        input: e.input,
+    }
+}
+
+fn token_set(t: TokenSet) -> wo::TokenSet {
+    wo::TokenSet {
+        access_token: t.access_token,
+        token_type: t.token_type,
+        expires_in_seconds: t.expires_in_seconds,
+        refresh_token: t.refresh_token,
+        scope: t.scope,
+    }
+}
+
+/// Runs a token request over wasi:http, without a bearer token.
+fn with_token_endpoint(
+    f: impl FnOnce(
+        &dyn Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, oauth::HttpFailure>,
+    ) -> Result<TokenSet, OAuthError>,
+) -> Result<wo::TokenSet, wo::OauthError> {
+    let transport = std::cell::RefCell::new(Wasi {
+        token: None,
+        seed: seed(),
+    });
+    let client = oauth::http_client(&transport);
+    f(&client).map(token_set).map_err(oauth_error)
+}
+
+impl wo::Guest for Component {
+    fn authorize(
+        c: wt::Connection,
+        redirect_uri: String,
+    ) -> Result<wo::Authorization, wo::OauthError> {
+        let config = oauth_config(&c).map_err(oauth_error)?;
+        let a = oauth::authorize(&config, &redirect_uri).map_err(oauth_error)?;
+        Ok(wo::Authorization {
+            url: a.url,
+            state: a.state,
+            code_verifier: a.code_verifier,
+        })
+    }
+
+    fn exchange_code(
+        c: wt::Connection,
+        redirect_uri: String,
+        code: String,
+        code_verifier: String,
+    ) -> Result<wo::TokenSet, wo::OauthError> {
+        let config = oauth_config(&c).map_err(oauth_error)?;
+        with_token_endpoint(|http| {
+            oauth::exchange_code(&config, &redirect_uri, &code, &code_verifier, &http)
+        })
+    }
+
+    fn refresh(c: wt::Connection, refresh_token: String) -> Result<wo::TokenSet, wo::OauthError> {
+        let config = oauth_config(&c).map_err(oauth_error)?;
+        with_token_endpoint(|http| oauth::refresh(&config, &refresh_token, &http))
     }
 }

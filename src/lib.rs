@@ -22,6 +22,7 @@ pub mod error;
 pub mod exchange;
 pub mod http;
 pub mod multipart;
+pub mod oauth;
 pub mod paging;
 pub mod retry;
 

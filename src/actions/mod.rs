@@ -115,6 +115,23 @@ pub fn json_body(response: &Response) -> Result<Output, ActionError> {
     Ok(Output::json(&value))
 }
 
+/// A list the API gives whole: `GET` it, then apply Page Offset and Top locally.
+fn paged_list(
+    action: &crate::definition::Action,
+    segments: &[&str],
+    top: Option<i64>,
+    page_offset: Option<i64>,
+) -> Result<Single, ActionError> {
+    let page = crate::paging::page(action, top, page_offset)?;
+    let request = Request::new(
+        crate::http::Method::Get,
+        crate::http::api_url(segments, &[]),
+    );
+    Ok(Single::new(request, move |r| {
+        crate::paging::apply(page, &r)
+    }))
+}
+
 /// A request as a JSON value, for snapshots: method, url, headers, body (parsed when JSON).
 #[cfg(test)]
 pub(crate) fn snapshot(request: &Request) -> serde_json::Value {
@@ -152,21 +169,4 @@ mod tests {
             assert_eq!(e.input.as_deref(), Some("dataset-id"), "{bad}");
         }
     }
-}
-
-/// A list the API gives whole: `GET` it, then apply Page Offset and Top locally.
-fn paged_list(
-    action: &crate::definition::Action,
-    segments: &[&str],
-    top: Option<i64>,
-    page_offset: Option<i64>,
-) -> Result<Single, ActionError> {
-    let page = crate::paging::page(action, top, page_offset)?;
-    let request = Request::new(
-        crate::http::Method::Get,
-        crate::http::api_url(segments, &[]),
-    );
-    Ok(Single::new(request, move |r| {
-        crate::paging::apply(page, &r)
-    }))
 }

@@ -1,0 +1,714 @@
+//! OAuth 2.0 for the connection: the authorization-code grant with PKCE, code exchange and
+//! refresh against the Microsoft identity platform, with the `oauth2` crate.
+//!
+//! Microsoft has two generations of endpoints and they understand different parameters:
+//! v1 (`.../oauth2/authorize`, `.../oauth2/token`) names the API with
+//! `resource=https://analysis.windows.net/powerbi/api` and ignores `scope`; v2
+//! (`.../oauth2/v2.0/...`) takes `scope` and rejects `resource` (AADSTS90100). The version
+//! of each endpoint is read from its path, so the documented default pairing (a v1 Authorize
+//! URL with a v2 Token URL) sends each endpoint what it understands.
+//!
+//! HTTP goes through any [`Transport`]: the component's is wasi:http.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::time::Duration;
+
+use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenType};
+use oauth2::{
+    AccessToken, AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
+    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, StandardRevocableToken, TokenUrl,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::definition::{AUTHORIZE_URL, CONNECTION, SCOPES, TOKEN_URL};
+use crate::exchange::Transport;
+use crate::http::{Method, Request};
+
+/// The Power BI API, as v1 endpoints name it.
+pub const POWER_BI_RESOURCE: &str = "https://analysis.windows.net/powerbi/api";
+
+/// How long one token request may take.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which generation of Microsoft's endpoints a URL is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointVersion {
+    /// `.../oauth2/authorize`, `.../oauth2/token`: `resource`.
+    V1,
+    /// `.../oauth2/v2.0/authorize`, `.../oauth2/v2.0/token`: `scope`.
+    V2,
+}
+
+/// Reads the version from the URL's path.
+pub fn version_of(url: &url::Url) -> EndpointVersion {
+    if url
+        .path()
+        .split('/')
+        .any(|s| s.eq_ignore_ascii_case("v2.0"))
+    {
+        EndpointVersion::V2
+    } else {
+        EndpointVersion::V1
+    }
+}
+
+/// What kind of OAuth failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorKind {
+    /// A connection value or argument is wrong; `input` names it. Nothing was sent.
+    InvalidInput,
+    /// The grant is no longer good (`invalid_grant`): the user must authorize again.
+    AuthorizeAgain,
+    /// The client ID or secret was refused (`invalid_client`, `unauthorized_client`).
+    InvalidClient,
+    /// Any other refusal by the identity platform.
+    Service,
+    /// The token endpoint could not be reached.
+    Transport,
+}
+
+impl OAuthErrorKind {
+    /// The WIT case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthErrorKind::InvalidInput => "invalid-input",
+            OAuthErrorKind::AuthorizeAgain => "authorize-again",
+            OAuthErrorKind::InvalidClient => "invalid-client",
+            OAuthErrorKind::Service => "service",
+            OAuthErrorKind::Transport => "transport",
+        }
+    }
+}
+
+/// An OAuth failure. Its message never holds a secret, token, code or verifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The kind.
+    pub kind: OAuthErrorKind,
+    /// A sentence for a person.
+    pub message: String,
+    /// The OAuth error code (`invalid_grant`, ...), when the endpoint gave one.
+    pub code: Option<String>,
+    /// The input at fault, for `invalid-input`.
+    pub input: Option<String>,
+}
+
+impl OAuthError {
+    fn invalid(input: &str, message: impl fmt::Display) -> Self {
+        OAuthError {
+            kind: OAuthErrorKind::InvalidInput,
+            message: format!("{input}: {message}"),
+            code: None,
+            input: Some(input.into()),
+        }
+    }
+
+    fn redact(mut self, secrets: &[&str]) -> Self {
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            self.message = self.message.replace(secret, "[redacted]");
+        }
+        self
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.kind.as_str())
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+/// The connection's OAuth values, defaults applied and checked.
+#[derive(Clone)]
+pub struct OAuthConfig {
+    authorize_url: url::Url,
+    token_url: url::Url,
+    scopes: Vec<String>,
+    client_id: String,
+    client_secret: String,
+}
+
+impl fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("authorize_url", &self.authorize_url.as_str())
+            .field("token_url", &self.token_url.as_str())
+            .field("scopes", &self.scopes)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+fn endpoint(key: &str, given: Option<&str>) -> Result<url::Url, OAuthError> {
+    let default = CONNECTION
+        .inputs
+        .iter()
+        .find(|i| i.key == key)
+        .and_then(|i| i.default);
+    let text = given
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .or(default)
+        .unwrap_or_default();
+    let url = url::Url::parse(text)
+        .map_err(|e| OAuthError::invalid(key, format!("is not a URL ({e})")))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(OAuthError::invalid(key, "must be an https URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(OAuthError::invalid(
+            key,
+            "must not carry a user name or password",
+        ));
+    }
+    Ok(url)
+}
+
+impl OAuthConfig {
+    /// Reads the connection's values; empty ones take the documented defaults.
+    pub fn new(
+        authorize_url: Option<&str>,
+        token_url: Option<&str>,
+        scopes: Option<&str>,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Self, OAuthError> {
+        let authorize_url = endpoint(AUTHORIZE_URL, authorize_url)?;
+        let token_url = endpoint(TOKEN_URL, token_url)?;
+        let default_scopes = CONNECTION
+            .inputs
+            .iter()
+            .find(|i| i.key == SCOPES)
+            .and_then(|i| i.default);
+        let scopes: Vec<String> = scopes
+            .filter(|s| !s.trim().is_empty())
+            .or(default_scopes)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if client_id.trim().is_empty() {
+            return Err(OAuthError::invalid("client-id", "is required"));
+        }
+        if client_secret.is_empty() {
+            return Err(OAuthError::invalid("client-secret", "is required"));
+        }
+        Ok(OAuthConfig {
+            authorize_url,
+            token_url,
+            scopes,
+            client_id: client_id.trim().into(),
+            client_secret: client_secret.into(),
+        })
+    }
+
+    /// The version of the Authorize URL.
+    pub fn authorize_version(&self) -> EndpointVersion {
+        version_of(&self.authorize_url)
+    }
+
+    /// The version of the Token URL.
+    pub fn token_version(&self) -> EndpointVersion {
+        version_of(&self.token_url)
+    }
+
+    fn client(&self, redirect_uri: Option<&str>) -> Result<MsClient, OAuthError> {
+        let mut client = Client::new(ClientId::new(self.client_id.clone()))
+            .set_client_secret(ClientSecret::new(self.client_secret.clone()))
+            .set_auth_uri(AuthUrl::from_url(self.authorize_url.clone()))
+            .set_token_uri(TokenUrl::from_url(self.token_url.clone()))
+            // Microsoft documents the client credentials in the form body.
+            .set_auth_type(AuthType::RequestBody);
+        if let Some(uri) = redirect_uri {
+            let uri = RedirectUrl::new(uri.trim().to_string())
+                .map_err(|e| OAuthError::invalid("redirect-uri", format!("is not a URL ({e})")))?;
+            client = client.set_redirect_uri(uri);
+        }
+        Ok(client)
+    }
+}
+
+/// The token answer of either endpoint generation: v1 sends `expires_in` as a string, v2 as
+/// a number.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MicrosoftTokenResponse {
+    access_token: AccessToken,
+    #[serde(deserialize_with = "oauth2::helpers::deserialize_untagged_enum_case_insensitive")]
+    token_type: BasicTokenType,
+    #[serde(default, deserialize_with = "number_or_string")]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<RefreshToken>,
+    #[serde(
+        default,
+        deserialize_with = "oauth2::helpers::deserialize_space_delimited_vec"
+    )]
+    scope: Option<Vec<Scope>>,
+}
+
+fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrString {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<NumberOrString>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumberOrString::Number(n)) => Ok(Some(n)),
+        Some(NumberOrString::Text(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("expires_in is not a number")),
+    }
+}
+
+impl oauth2::TokenResponse for MicrosoftTokenResponse {
+    type TokenType = BasicTokenType;
+    fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+    fn token_type(&self) -> &BasicTokenType {
+        &self.token_type
+    }
+    fn expires_in(&self) -> Option<Duration> {
+        self.expires_in.map(Duration::from_secs)
+    }
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+    fn scopes(&self) -> Option<&Vec<Scope>> {
+        self.scope.as_ref()
+    }
+}
+
+type MsClient<HasAuth = EndpointSet, HasToken = EndpointSet> = Client<
+    BasicErrorResponse,
+    MicrosoftTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    HasAuth,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasToken,
+>;
+
+/// The start of an authorization-code flow.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Authorization {
+    /// Where to send the user's browser.
+    pub url: String,
+    /// The state value the redirect must bring back.
+    pub state: String,
+    /// The PKCE verifier to hand to [`exchange_code`]. Secret.
+    pub code_verifier: String,
+}
+
+impl fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorization")
+            .field("url", &self.url)
+            .field("state", &self.state)
+            .field("code_verifier", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Tokens from the token endpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    /// The access token. Secret.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in_seconds: Option<u64>,
+    /// A refresh token, when one was issued (it replaces the old one). Secret.
+    pub refresh_token: Option<String>,
+    /// The scopes granted, space-separated.
+    pub scope: Option<String>,
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in_seconds", &self.expires_in_seconds)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// Builds the authorization URL: PKCE S256, a random state, and `resource` (v1) or `scope`
+/// (v2) as the Authorize URL's version understands.
+pub fn authorize(config: &OAuthConfig, redirect_uri: &str) -> Result<Authorization, OAuthError> {
+    let client = config.client(Some(redirect_uri))?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge);
+    match config.authorize_version() {
+        EndpointVersion::V1 => request = request.add_extra_param("resource", POWER_BI_RESOURCE),
+        EndpointVersion::V2 => {
+            request = request.add_scopes(config.scopes.iter().cloned().map(Scope::new));
+        }
+    }
+    let (url, state) = request.url();
+    Ok(Authorization {
+        url: url.to_string(),
+        state: state.secret().clone(),
+        code_verifier: verifier.secret().clone(),
+    })
+}
+
+/// The error type of [`http_client`].
+#[derive(Debug)]
+pub struct HttpFailure(String);
+
+impl fmt::Display for HttpFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HttpFailure {}
+
+/// An `oauth2` HTTP client over a [`Transport`] (which must not add a bearer token).
+pub fn http_client<T: Transport>(
+    transport: &RefCell<T>,
+) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpFailure> + '_ {
+    move |request: oauth2::HttpRequest| {
+        let (parts, body) = request.into_parts();
+        let method = Method::parse(parts.method.as_str())
+            .ok_or_else(|| HttpFailure(format!("unsupported method {}", parts.method)))?;
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let request = Request {
+            method,
+            url: parts.uri.to_string(),
+            headers,
+            body,
+        };
+        let response = transport
+            .borrow_mut()
+            .send(&request, Some(TOKEN_TIMEOUT))
+            .map_err(|e| HttpFailure(e.message))?;
+        let mut builder = oauth2::http::Response::builder().status(response.status);
+        for (name, value) in &response.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder
+            .body(response.body)
+            .map_err(|e| HttpFailure(format!("unreadable answer: {e}")))
+    }
+}
+
+fn token_set(response: MicrosoftTokenResponse) -> TokenSet {
+    TokenSet {
+        access_token: response.access_token.secret().clone(),
+        token_type: response.token_type.as_ref().to_string(),
+        expires_in_seconds: response.expires_in,
+        refresh_token: response.refresh_token.map(|t| t.secret().clone()),
+        scope: response
+            .scope
+            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+    }
+}
+
+fn token_error(error: RequestTokenError<HttpFailure, BasicErrorResponse>) -> OAuthError {
+    let (kind, code, message) = match error {
+        RequestTokenError::ServerResponse(answer) => {
+            let code = answer.error().as_ref().to_string();
+            let kind = match answer.error() {
+                BasicErrorResponseType::InvalidGrant => OAuthErrorKind::AuthorizeAgain,
+                BasicErrorResponseType::InvalidClient
+                | BasicErrorResponseType::UnauthorizedClient => OAuthErrorKind::InvalidClient,
+                _ => OAuthErrorKind::Service,
+            };
+            // Microsoft's descriptions run on with trace and correlation ids: the first line
+            // is the part a person needs.
+            let description = answer
+                .error_description()
+                .map(|d| d.lines().next().unwrap_or_default().trim().to_string())
+                .unwrap_or_default();
+            let lead = match kind {
+                OAuthErrorKind::AuthorizeAgain => {
+                    "the authorization is no longer valid; the user must authorize again"
+                }
+                OAuthErrorKind::InvalidClient => "the client ID or client secret was refused",
+                _ => "the token endpoint refused the request",
+            };
+            let message = if description.is_empty() {
+                format!("{lead} ({code})")
+            } else {
+                format!("{lead} ({code}: {description})")
+            };
+            (kind, Some(code), message)
+        }
+        RequestTokenError::Request(e) => (
+            OAuthErrorKind::Transport,
+            None,
+            format!("the token endpoint could not be reached: {e}"),
+        ),
+        // The parse error's own text may quote the body, which may hold a token: only its
+        // location is kept.
+        RequestTokenError::Parse(e, _) => (
+            OAuthErrorKind::Service,
+            None,
+            format!("the token answer could not be read (at {})", e.path()),
+        ),
+        RequestTokenError::Other(e) => (
+            OAuthErrorKind::Service,
+            None,
+            format!("the token endpoint gave an unexpected answer: {e}"),
+        ),
+    };
+    OAuthError {
+        kind,
+        message,
+        code,
+        input: None,
+    }
+}
+
+/// Exchanges an authorization code for tokens.
+pub fn exchange_code<C>(
+    config: &OAuthConfig,
+    redirect_uri: &str,
+    code: &str,
+    code_verifier: &str,
+    http: &C,
+) -> Result<TokenSet, OAuthError>
+where
+    C: oauth2::SyncHttpClient<Error = HttpFailure>,
+{
+    if code.trim().is_empty() {
+        return Err(OAuthError::invalid("code", "is required"));
+    }
+    if code_verifier.is_empty() {
+        return Err(OAuthError::invalid("code-verifier", "is required"));
+    }
+    let client = config.client(Some(redirect_uri))?;
+    let mut request = client
+        .exchange_code(AuthorizationCode::new(code.trim().to_string()))
+        .set_pkce_verifier(PkceCodeVerifier::new(code_verifier.to_string()));
+    match config.token_version() {
+        EndpointVersion::V1 => request = request.add_extra_param("resource", POWER_BI_RESOURCE),
+        EndpointVersion::V2 => request = request.add_extra_param("scope", config.scopes.join(" ")),
+    }
+    request
+        .request(http)
+        .map(token_set)
+        .map_err(|e| token_error(e).redact(&[&config.client_secret, code, code_verifier]))
+}
+
+/// Trades a refresh token for new tokens.
+pub fn refresh<C>(
+    config: &OAuthConfig,
+    refresh_token: &str,
+    http: &C,
+) -> Result<TokenSet, OAuthError>
+where
+    C: oauth2::SyncHttpClient<Error = HttpFailure>,
+{
+    if refresh_token.trim().is_empty() {
+        return Err(OAuthError::invalid("refresh-token", "is required"));
+    }
+    let client = config.client(None)?;
+    let token = RefreshToken::new(refresh_token.trim().to_string());
+    let mut request = client.exchange_refresh_token(&token);
+    match config.token_version() {
+        EndpointVersion::V1 => request = request.add_extra_param("resource", POWER_BI_RESOURCE),
+        EndpointVersion::V2 => {
+            request = request.add_scopes(config.scopes.iter().cloned().map(Scope::new))
+        }
+    }
+    request
+        .request(http)
+        .map(token_set)
+        .map_err(|e| token_error(e).redact(&[&config.client_secret, refresh_token]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::scripted::Scripted;
+
+    const SECRET: &str = "s3cret-value";
+
+    fn config(authorize: Option<&str>, token: Option<&str>) -> OAuthConfig {
+        OAuthConfig::new(authorize, token, None, "client-1", SECRET).unwrap()
+    }
+
+    fn form(request: &Request) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect()
+    }
+
+    #[test]
+    fn defaults_pair_v1_authorize_with_v2_token() {
+        let c = config(None, None);
+        assert_eq!(c.authorize_version(), EndpointVersion::V1);
+        assert_eq!(c.token_version(), EndpointVersion::V2);
+        let a = authorize(&c, "http://localhost:8400/callback").unwrap();
+        let url = url::Url::parse(&a.url).unwrap();
+        assert!(
+            a.url
+                .starts_with("https://login.microsoftonline.com/common/oauth2/authorize?"),
+            "{}",
+            a.url
+        );
+        let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("resource"), Some(POWER_BI_RESOURCE));
+        assert_eq!(get("scope"), None, "v1 is not sent scope");
+        assert_eq!(get("code_challenge_method"), Some("S256"));
+        assert_eq!(get("state"), Some(a.state.as_str()));
+        assert_eq!(get("client_id"), Some("client-1"));
+        assert!(!a.url.contains(SECRET));
+        assert!(!a.url.contains(&a.code_verifier));
+    }
+
+    #[test]
+    fn v2_authorize_sends_scope_not_resource() {
+        let c = config(
+            Some("https://login.microsoftonline.com/t/oauth2/v2.0/authorize"),
+            Some("https://login.microsoftonline.com/t/oauth2/v2.0/token"),
+        );
+        let a = authorize(&c, "http://localhost/cb").unwrap();
+        assert!(a.url.contains("scope=https%3A%2F%2Fanalysis.windows.net%2Fpowerbi%2Fapi%2FDataset.ReadWrite.All+offline_access"), "{}", a.url);
+        assert!(!a.url.contains("resource="));
+    }
+
+    #[test]
+    fn exchange_v2_with_numeric_expiry() {
+        let c = config(None, None);
+        let t = RefCell::new(Scripted::new([Scripted::answer(
+            200,
+            r#"{"token_type":"Bearer","access_token":"at-1","expires_in":3599,"refresh_token":"rt-1","scope":"a b"}"#,
+        )]));
+        let tokens = exchange_code(
+            &c,
+            "http://localhost/cb",
+            "code-1",
+            "verifier-1",
+            &http_client(&t),
+        )
+        .unwrap();
+        assert_eq!(tokens.access_token, "at-1");
+        assert_eq!(tokens.expires_in_seconds, Some(3599));
+        assert_eq!(tokens.refresh_token.as_deref(), Some("rt-1"));
+        assert_eq!(tokens.scope.as_deref(), Some("a b"));
+        let sent = &t.borrow().sent[0].0;
+        assert_eq!(
+            sent.url,
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
+        let f = form(sent);
+        let get = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("grant_type"), Some("authorization_code"));
+        assert_eq!(get("code_verifier"), Some("verifier-1"));
+        assert_eq!(get("client_secret"), Some(SECRET));
+        assert_eq!(get("resource"), None, "v2 rejects resource");
+        assert!(get("scope").unwrap().contains("offline_access"));
+        assert!(
+            !format!("{tokens:?}").contains("at-1"),
+            "Debug hides tokens"
+        );
+    }
+
+    #[test]
+    fn refresh_v1_with_string_expiry_and_no_refresh_token() {
+        let c = config(
+            None,
+            Some("https://login.microsoftonline.com/common/oauth2/token"),
+        );
+        let t = RefCell::new(Scripted::new([Scripted::answer(
+            200,
+            r#"{"token_type":"Bearer","access_token":"at-2","expires_in":"3600","expires_on":"1700000000","resource":"x"}"#,
+        )]));
+        let tokens = refresh(&c, "rt-old", &http_client(&t)).unwrap();
+        assert_eq!(tokens.expires_in_seconds, Some(3600));
+        assert_eq!(tokens.refresh_token, None);
+        let f = form(&t.borrow().sent[0].0);
+        assert!(f.contains(&("resource".into(), POWER_BI_RESOURCE.into())));
+        assert!(f.contains(&("grant_type".into(), "refresh_token".into())));
+        assert!(!f.iter().any(|(k, _)| k == "scope"));
+    }
+
+    #[test]
+    fn token_errors_are_mapped_and_carry_no_secret() {
+        let c = config(None, None);
+        let body = format!(
+            r#"{{"error":"invalid_grant","error_description":"AADSTS70000: The refresh token rt-old was revoked.\r\nTrace ID: 1","error_codes":[70000]}}"#
+        );
+        let t = RefCell::new(Scripted::new([Scripted::answer(400, &body)]));
+        let e = refresh(&c, "rt-old", &http_client(&t)).unwrap_err();
+        assert_eq!(e.kind, OAuthErrorKind::AuthorizeAgain);
+        assert_eq!(e.code.as_deref(), Some("invalid_grant"));
+        assert!(e.message.contains("AADSTS70000"), "{}", e.message);
+        assert!(!e.message.contains("rt-old"), "{}", e.message);
+        assert!(!e.message.contains("Trace ID"));
+        let t = RefCell::new(Scripted::new([Scripted::answer(
+            401,
+            &format!(
+                r#"{{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret {SECRET}"}}"#
+            ),
+        )]));
+        let e =
+            exchange_code(&c, "http://localhost/cb", "code", "v", &http_client(&t)).unwrap_err();
+        assert_eq!(e.kind, OAuthErrorKind::InvalidClient);
+        assert!(!e.message.contains(SECRET), "{}", e.message);
+        let t = RefCell::new(Scripted::new([Scripted::answer(
+            200,
+            r#"{"access_token":"at-secret","token_type":7}"#,
+        )]));
+        let e = refresh(&c, "rt", &http_client(&t)).unwrap_err();
+        assert!(!e.message.contains("at-secret"), "{}", e.message);
+    }
+
+    #[test]
+    fn bad_configuration_names_the_input() {
+        let e = OAuthConfig::new(Some("ftp://x"), None, None, "c", "s").unwrap_err();
+        assert_eq!(e.input.as_deref(), Some("authorize-url"));
+        let e =
+            OAuthConfig::new(None, Some("http://evil.example/token"), None, "c", "s").unwrap_err();
+        assert_eq!(e.input.as_deref(), Some("token-url"));
+        let e = OAuthConfig::new(None, None, None, " ", "s").unwrap_err();
+        assert_eq!(e.input.as_deref(), Some("client-id"));
+        let e = authorize(&config(None, None), "not a url").unwrap_err();
+        assert_eq!(e.input.as_deref(), Some("redirect-uri"));
+        assert!(
+            OAuthConfig::new(
+                None,
+                Some("http://127.0.0.1:9/t/oauth2/v2.0/token"),
+                None,
+                "c",
+                "s"
+            )
+            .is_ok()
+        );
+    }
+}
