@@ -54,6 +54,8 @@ pub(crate) fn router(shared: AppState) -> Router {
             .route(&format!("/v1.0/myorg/groups/{{groupId}}{suffix}"), methods);
     }
     router
+        // The Microsoft login endpoints share the server (and its 404/405 answers).
+        .merge(crate::login::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         // The server already read the whole body under its own limit.

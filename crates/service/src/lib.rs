@@ -1,4 +1,5 @@
-//! A local emulator of the Microsoft Power BI REST API, for tests and demos.
+//! A local emulator of the Microsoft Power BI REST API and of the Microsoft identity
+//! platform's login endpoints, for tests and demos.
 //!
 //! [`ServiceHandle::spawn`] starts an HTTP/1.1 server on loopback, on its own thread with its
 //! own tokio runtime, so plain synchronous code (tests, a CLI) can drive it. The API lives
@@ -62,13 +63,104 @@
 //!   with another method → 405 `MethodNotAllowed`; a body over
 //!   [`ServiceConfig::max_request_body_bytes`] → 413. Every API answer carries a `RequestId`
 //!   header. Missing, malformed or unknown tokens → 401 `PowerBINotAuthorizedException`.
+//!
+//! # Login endpoints (Microsoft identity platform)
+//!
+//! The same server answers Microsoft's OAuth 2.0 authorization code flow, in place of
+//! `https://login.microsoftonline.com` ([`ServiceHandle::login_base_url`]). No bearer token
+//! is needed there. `{tenant}` is `common`, `organizations`, a GUID or a domain name; all
+//! name the one emulated directory (`consumers` and other names are AADSTS900023).
+//!
+//! | endpoint | call | success |
+//! |---|---|---|
+//! | v1 authorize | `GET /{tenant}/oauth2/authorize?client_id&response_type=code&redirect_uri&resource&state&code_challenge&code_challenge_method` | 302 to `redirect_uri?code=..&state=..` |
+//! | v2 authorize | `GET /{tenant}/oauth2/v2.0/authorize?...&scope=..` (no `resource`) | 302, the same |
+//! | v1 token | `POST /{tenant}/oauth2/token` (form) | 200 JSON, numbers as strings |
+//! | v2 token | `POST /{tenant}/oauth2/v2.0/token` (form) | 200 JSON |
+//!
+//! - **Clients** are [`ServiceConfig::oauth_clients`] (default `pbi-local-client` /
+//!   `pbi-local-secret`, redirect URI `http://localhost`) plus
+//!   [`ServiceHandle::register_client`]. A client with an empty secret is public: PKCE only,
+//!   and sending a secret is 401 AADSTS700025.
+//! - **Authorize.** There is no sign-in page: consent is given at once and the code issued.
+//!   Until the client and its redirect URI are trusted, errors are a 400 HTML page and never
+//!   a redirect: unknown tenant, missing `client_id` (AADSTS900144), unknown client
+//!   (`unauthorized_client` AADSTS700016: an unknown client has no registered URI to trust,
+//!   as RFC 6749 §4.1.2.1 requires), `redirect_uri` not registered (AADSTS50011). A
+//!   registered `http://localhost` or `http://127.0.0.1` URI matches any port with the same
+//!   path (Microsoft's loopback rule); other URIs match exactly. Without `redirect_uri`, a
+//!   client's only registered URI is used. Later errors go to the redirect URI as
+//!   `error`, `error_description` (`AADSTSn: ...` with trace and correlation ids),
+//!   `error_uri` and `state`: `response_type` missing (AADSTS900144) or not `code`
+//!   (`unsupported_response_type` AADSTS700051), an unknown `response_mode`
+//!   (AADSTS9002313), v2 with `resource` (AADSTS90100), v2 without `scope` (AADSTS900144),
+//!   a `code_challenge_method` other than `S256`/`plain` (AADSTS9002313), a challenge not
+//!   of 43–128 characters (AADSTS501491). `response_mode` may be `query` (default),
+//!   `fragment` or `form_post` (a 200 page that posts the answer). `prompt`, `login_hint`,
+//!   `nonce` and the like are ignored.
+//! - **Token requests** must be `application/x-www-form-urlencoded` (else 400
+//!   `invalid_request` AADSTS9002313); `GET` is AADSTS900561. Checks in order: tenant,
+//!   media type, `grant_type` present (AADSTS900144), v2 with `resource` (AADSTS90100),
+//!   grant type (`unsupported_grant_type` AADSTS70003 for all but `authorization_code` and
+//!   `refresh_token`), then the client: `client_id` + `client_secret` in the body or HTTP
+//!   Basic (id and secret accepted raw or form-urlencoded; both methods at once is
+//!   AADSTS9002313); unknown client 400 `unauthorized_client` AADSTS700016; no secret 401
+//!   `invalid_client` AADSTS7000218; wrong secret 401 `invalid_client` AADSTS7000215.
+//! - **`authorization_code`**: unknown code (or another client's) `invalid_grant`
+//!   AADSTS70000; already redeemed AADSTS54005; older than [`ServiceConfig::code_lifetime`]
+//!   AADSTS70008; `redirect_uri` missing although the authorize request named one
+//!   (AADSTS900144) or different from it (`invalid_grant` AADSTS500112); with a
+//!   `code_challenge`, no `code_verifier` `invalid_grant` AADSTS50148, a wrong one
+//!   AADSTS501481 (a verifier without a challenge is ignored). A failed request does not use
+//!   the code up; a successful one does. A code is redeemable at either version, whichever
+//!   authorize endpoint issued it, because the seed's defaults pair the v1 authorize URL with
+//!   the v2 token URL.
+//! - **`refresh_token`**: unknown (or another client's) `invalid_grant` AADSTS70000;
+//!   revoked ([`ServiceHandle::revoke_refresh_token`], [`revoke_all_refresh_tokens`], or
+//!   rotation with [`ServiceConfig::revoke_rotated_refresh_tokens`]) AADSTS50173; older than
+//!   [`ServiceConfig::refresh_token_lifetime`] AADSTS700082. Every refresh returns a new
+//!   refresh token; the old one stays valid unless rotation revokes it.
+//! - **What is granted.** v1 takes the token request's `resource`, else the authorize
+//!   request's (none at all: AADSTS500013) and ignores `scope`. v2 takes the token request's
+//!   `scope`, else the authorize request's, else (a v1 code) `{resource}/user_impersonation`.
+//!   A v2 token's resource is that of its first scope naming one (`https://host/path/Perm` →
+//!   `https://host/path`); a bare permission (`User.Read`) or only OpenID scopes mean
+//!   Microsoft Graph. Only tokens for Power BI (`https://analysis.windows.net/powerbi/api`,
+//!   any case, trailing slash or not, or its app id `00000009-0000-0000-c000-000000000000`)
+//!   enter the [`TokenStore`] the API checks; others are random strings the API answers with
+//!   401, as Power BI rejects other audiences. v2 returns a refresh token only when
+//!   `offline_access` was asked at authorize or in the token request, or the code came from
+//!   v1, or the grant is itself a refresh token; v1 always returns one.
+//! - **Token answer.** v2: `token_type` `Bearer`, `scope` (granted scopes as asked, without
+//!   `offline_access`), `expires_in` and `ext_expires_in` as numbers, `access_token`,
+//!   optional `refresh_token`. v1: `token_type`, `scope` `user_impersonation`, `expires_in`,
+//!   `ext_expires_in`, `expires_on` and `not_before` as **strings**, `resource`,
+//!   `access_token`, `refresh_token`. Lifetimes are
+//!   [`ServiceConfig::access_token_lifetime`] (change it with
+//!   [`ServiceHandle::set_access_token_lifetime`]), in whole seconds rounded up. No
+//!   `id_token` is issued. Answers carry `Cache-Control: no-store`.
+//! - **Errors** are `{"error", "error_description": "AADSTSn: ...\r\nTrace ID: ..\r\n
+//!   Correlation ID: ..\r\nTimestamp: ..", "error_codes": [n], "timestamp", "trace_id",
+//!   "correlation_id", "error_uri"}`, 400 (401 for `invalid_client`). A `client-request-id`
+//!   GUID header becomes the correlation id. Descriptions name client ids, tenants and
+//!   redirect URIs, never a secret, code, verifier or token.
+//! - **Log.** Login requests are recorded like API calls, but outside `/v1.0/` the values of
+//!   `client_secret`, `code`, `code_verifier`, `refresh_token`, `access_token` (and
+//!   `id_token`, `client_assertion`, `assertion`, `password`) in the query and in form or
+//!   JSON bodies read `[redacted]`, as does every `Authorization` value. Injected faults
+//!   apply to login paths as to API ones.
+//!
+//! [`revoke_all_refresh_tokens`]: ServiceHandle::revoke_all_refresh_tokens
 #![deny(missing_docs)]
 
 mod api;
 mod errors;
 mod fault;
 mod filter;
+mod grants;
+mod login;
 mod multipart;
+mod pkce;
 mod record;
 mod server;
 mod state;
@@ -86,6 +178,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub use fault::{Fault, FaultKind};
+pub use grants::OAuthClient;
 pub use record::RecordedRequest;
 pub use tokens::{TokenStatus, TokenStore};
 
@@ -112,6 +205,21 @@ pub struct ServiceConfig {
     /// Requests kept in the log (default 10,000); beyond it the oldest are dropped, so a
     /// long-running emulator does not grow without bound.
     pub max_recorded_requests: usize,
+    /// The applications the login endpoints know. Default: one confidential client
+    /// `pbi-local-client` with secret `pbi-local-secret` and the redirect URI
+    /// `http://localhost` (any port, by the loopback rule).
+    pub oauth_clients: Vec<OAuthClient>,
+    /// The lifetime of access tokens the login endpoints issue (default one hour); see
+    /// [`ServiceHandle::set_access_token_lifetime`] to change it while running.
+    pub access_token_lifetime: Duration,
+    /// How long an authorization code may be redeemed (default 10 minutes, as Microsoft).
+    pub code_lifetime: Duration,
+    /// How long a refresh token stays usable after it was issued (default 90 days,
+    /// Microsoft's inactivity limit; every refresh issues a new one with a fresh lifetime).
+    pub refresh_token_lifetime: Duration,
+    /// Whether using a refresh token revokes it (default `false`: the old refresh token stays
+    /// valid after rotation, as Microsoft does).
+    pub revoke_rotated_refresh_tokens: bool,
 }
 
 impl Default for ServiceConfig {
@@ -125,6 +233,15 @@ impl Default for ServiceConfig {
             configured_by: "emulator@contoso.com".to_owned(),
             list_tables_with_columns: false,
             max_recorded_requests: 10_000,
+            oauth_clients: vec![OAuthClient::new(
+                "pbi-local-client",
+                "pbi-local-secret",
+                ["http://localhost"],
+            )],
+            access_token_lifetime: Duration::from_secs(3600),
+            code_lifetime: Duration::from_secs(600),
+            refresh_token_lifetime: Duration::from_secs(90 * 86_400),
+            revoke_rotated_refresh_tokens: false,
         }
     }
 }
@@ -216,6 +333,37 @@ impl ServiceHandle {
         self.shared.base_url.clone()
     }
 
+    /// The base of the login endpoints, in place of `https://login.microsoftonline.com`:
+    /// the same as [`base_url`](Self::base_url), since they live on the same server
+    /// (`{login_base_url}/{tenant}/oauth2/v2.0/token`, ...).
+    pub fn login_base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// Registers an application with the login endpoints, replacing one with the same
+    /// client id.
+    pub fn register_client(&self, client: OAuthClient) {
+        self.shared.login().register(client);
+    }
+
+    /// Sets the lifetime of access tokens the login endpoints issue from now on; tokens
+    /// already issued keep theirs.
+    pub fn set_access_token_lifetime(&self, lifetime: Duration) {
+        self.shared.login().access_token_lifetime = lifetime;
+    }
+
+    /// Revokes a refresh token: redeeming it gives `invalid_grant` (AADSTS50173). Access
+    /// tokens already issued stay valid, as with Microsoft. Unknown tokens are ignored.
+    pub fn revoke_refresh_token(&self, refresh_token: &str) {
+        self.shared.login().revoke_refresh_token(refresh_token);
+    }
+
+    /// Revokes every refresh token issued so far (as a password reset does); later ones are
+    /// valid.
+    pub fn revoke_all_refresh_tokens(&self) {
+        self.shared.login().revoke_all_refresh_tokens();
+    }
+
     /// Blocks until the server stops (it runs until the process ends).
     pub fn join(mut self) {
         if let Some(thread) = self.thread.take() {
@@ -226,7 +374,7 @@ impl ServiceHandle {
     /// Stops the server and waits for its thread; the same as dropping the handle.
     pub fn stop(self) {}
 
-    /// The token store the API checks, to share with login endpoints.
+    /// The token store the API checks; the login endpoints issue Power BI tokens into it.
     pub fn token_store(&self) -> TokenStore {
         self.shared.tokens.clone()
     }

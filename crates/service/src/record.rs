@@ -1,6 +1,25 @@
 //! The log of requests the service received.
 
 use axum::http::request::Parts;
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+/// Parameters whose values are credentials: outside the API (the login endpoints) their
+/// values are replaced by `[redacted]` in the log, because tests scan logs for secrets.
+const SECRET_PARAMS: &[&str] = &[
+    "client_secret",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "access_token",
+    "id_token",
+    "client_assertion",
+    "assertion",
+    "password",
+];
+
+/// What replaces a credential in the log.
+const REDACTED: &str = "[redacted]";
 
 /// One request as the service received it, and the status it answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,12 +28,16 @@ pub struct RecordedRequest {
     pub method: String,
     /// The raw path, still percent-encoded.
     pub path: String,
-    /// The raw query string without `?`, if any.
+    /// The raw query string without `?`, if any. Outside the API (the login endpoints) the
+    /// values of credential parameters (`client_secret`, `code`, `code_verifier`,
+    /// `refresh_token`, `access_token`, ...) read `[redacted]`.
     pub query: Option<String>,
     /// The headers in arrival order, names in lower case; the `Authorization` value is
-    /// redacted to its scheme and `[redacted]`, e.g. `Bearer [redacted]`.
+    /// redacted to its scheme and `[redacted]`, e.g. `Bearer [redacted]` or
+    /// `Basic [redacted]`.
     pub headers: Vec<(String, String)>,
-    /// The whole body.
+    /// The whole body. Outside the API, credential parameters of a form or JSON body are
+    /// redacted as in [`query`](Self::query); API bodies are kept exactly as sent.
     pub body: Vec<u8>,
     /// The status the service answered; 0 while the request is in progress or when the
     /// connection was dropped without an answer (an injected `ResetConnection`).
@@ -37,12 +60,20 @@ impl RecordedRequest {
                 (name.as_str().to_owned(), value)
             })
             .collect();
+        let mut query = parts.uri.query().map(str::to_owned);
+        let mut body = body.to_vec();
+        // Only the API's paths carry data a test compares byte for byte; everything else is
+        // the login endpoints (or unknown paths), where bodies hold credentials.
+        if !parts.uri.path().starts_with("/v1.0/") {
+            query = query.map(|q| redact_form(&q));
+            body = redact_body(&body);
+        }
         Self {
             method: parts.method.as_str().to_owned(),
             path: parts.uri.path().to_owned(),
-            query: parts.uri.query().map(str::to_owned),
+            query,
             headers,
-            body: body.to_vec(),
+            body,
             status: 0,
         }
     }
@@ -74,9 +105,84 @@ fn redact(value: &str) -> String {
     }
 }
 
+fn is_secret(name: &str) -> bool {
+    SECRET_PARAMS.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// A form (or query string) with the values of secret parameters redacted; everything else
+/// is kept byte for byte.
+fn redact_form(form: &str) -> String {
+    form.split('&')
+        .map(|pair| {
+            let (key, _) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = percent_decode_str(&key.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
+            if is_secret(&name) {
+                format!("{key}={REDACTED}")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A body with secret values redacted: as JSON when it is JSON, else as a form. A body that
+/// is not UTF-8 is dropped whole, since it cannot be checked.
+fn redact_body(body: &[u8]) -> Vec<u8> {
+    if body.is_empty() {
+        return Vec::new();
+    }
+    if let Ok(mut json) = serde_json::from_slice::<Value>(body) {
+        redact_json(&mut json);
+        return json.to_string().into_bytes();
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => redact_form(text).into_bytes(),
+        Err(_) => REDACTED.as_bytes().to_vec(),
+    }
+}
+
+fn redact_json(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret(k) {
+                    *v = Value::String(REDACTED.to_owned());
+                } else {
+                    redact_json(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_and_json_redaction() {
+        assert_eq!(
+            redact_form(
+                "grant_type=authorization_code&code=abc&Client_Secret=s%3D&x=1&code_verifier"
+            ),
+            "grant_type=authorization_code&code=[redacted]&Client_Secret=[redacted]&x=1&code_verifier=[redacted]"
+        );
+        assert_eq!(
+            redact_form("refresh%5Ftoken=rt"),
+            "refresh%5Ftoken=[redacted]"
+        );
+        assert_eq!(
+            redact_body(br#"{"client_secret":"s","n":{"refresh_token":"r"},"k":[{"code":1}]}"#),
+            br#"{"client_secret":"[redacted]","n":{"refresh_token":"[redacted]"},"k":[{"code":"[redacted]"}]}"#.to_vec()
+        );
+        assert_eq!(redact_body(&[0xff, 0xfe]), b"[redacted]".to_vec());
+        assert_eq!(redact_body(b""), Vec::<u8>::new());
+    }
 
     #[test]
     fn redaction() {

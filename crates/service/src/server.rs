@@ -128,7 +128,7 @@ async fn handle(
 
 /// Authenticates API calls, then routes.
 async fn respond(shared: &Shared, router: Router, parts: Parts, body: Bytes) -> Response<Body> {
-    // Only the API needs a token; other paths (login endpoints to come) are public.
+    // Only the API needs a token; other paths (the login endpoints) are public.
     let is_api = parts.uri.path().starts_with("/v1.0/");
     let mut response = match is_api.then(|| authenticate(shared, &parts)) {
         Some(Err(e)) => e.into_response(),

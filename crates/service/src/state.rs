@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::ServiceConfig;
 use crate::errors::ApiError;
 use crate::fault::{Fault, FaultKind};
+use crate::grants::Login;
 use crate::record::RecordedRequest;
 use crate::tokens::TokenStore;
 use crate::util::{new_id, now_iso8601};
@@ -21,11 +22,15 @@ pub(crate) struct Shared {
     /// `http://127.0.0.1:PORT`, for `@odata.context`.
     pub base_url: String,
     state: Mutex<State>,
+    /// The login endpoints' clients, codes and refresh tokens, apart from the tenant so that
+    /// neither lock waits on the other.
+    login: Mutex<Login>,
 }
 
 impl Shared {
     pub fn new(config: ServiceConfig, tokens: TokenStore, base_url: String) -> Self {
         Self {
+            login: Mutex::new(Login::new(&config)),
             config,
             tokens,
             base_url,
@@ -38,6 +43,11 @@ impl Shared {
         // A panicking handler cannot leave the state half-updated in a way that matters to
         // an emulator; keep serving rather than poison every later request.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The login state; like [`lock`](Self::lock), never held across an `.await`.
+    pub fn login(&self) -> MutexGuard<'_, Login> {
+        self.login.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The API root of a scope: My workspace or a group.

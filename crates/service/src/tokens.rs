@@ -1,7 +1,7 @@
 //! The bearer tokens the service accepts.
 //!
-//! The store is shared (cheap to clone) so that Microsoft login endpoints added later can
-//! issue tokens into the same store the API checks.
+//! The store is shared (cheap to clone): the Microsoft login endpoints issue tokens into the
+//! same store the API checks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -122,7 +122,7 @@ impl TokenStore {
 }
 
 /// A random token: the prefix makes leaks easy to spot in logs; 244 random bits follow.
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     format!(
         "pbi-emu-{}{}",
         Uuid::new_v4().simple(),
