@@ -335,6 +335,7 @@ impl wa::Guest for Component {
             dataset_id: i.dataset_id,
             table_name: i.table_name,
             rows: i.rows,
+            start_row: i.start_row,
         };
         run(&c, create_rows::exchange(&input))
     }

@@ -313,6 +313,16 @@ pub const CREATE_ROWS: Action = Action {
         )
         .required()
         .example(r#"[{"Id":1,"Region":"West"},{"Id":2,"Region":"East"}]"#),
+        // Not in the connector documentation: added so a flow can resume a push that failed
+        // halfway without sending the stored rows again (see docs/decisions.md).
+        Input::new(
+            "start-row",
+            "Start Row",
+            InputType::Integer,
+            "Skip this many rows of Rows first. To resume after a partial failure, use the resumeFromRow the failed step reported.",
+        )
+        .default("0")
+        .bounds(Some(0), None),
     ],
 };
 

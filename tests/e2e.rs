@@ -22,7 +22,10 @@ fn every_action_has_an_end_to_end_test() -> Result<()> {
             missing.push(test);
         }
     }
-    ensure!(missing.is_empty(), "actions without an end-to-end test: {missing:?}");
+    ensure!(
+        missing.is_empty(),
+        "actions without an end-to-end test: {missing:?}"
+    );
     Ok(())
 }
 
@@ -44,7 +47,10 @@ fn e2e_create_dataset() -> Result<()> {
         .service
         .table_columns(id, "Orders #1")
         .context("the table exists on the service")?;
-    let types: Vec<&str> = stored.iter().filter_map(|c| c["dataType"].as_str()).collect();
+    let types: Vec<&str> = stored
+        .iter()
+        .filter_map(|c| c["dataType"].as_str())
+        .collect();
     ensure!(types == ["Int64", "Boolean", "Decimal"], "{stored:?}");
     ensure!(h.service.datasets(None).len() == 1);
     h.check_swagger()
@@ -61,11 +67,23 @@ fn e2e_create_rows() -> Result<()> {
     ensure!(out["rowsSent"] == 25_000 && out["requests"] == 3, "{out}");
     let rows = h.service.table_rows(&id, "Sales West").context("rows")?;
     ensure!(rows.len() == 25_000, "{} rows stored", rows.len());
-    ensure!(rows[0]["Id"] == 0 && rows[24_999]["Id"] == 24_999, "rows kept in order");
+    ensure!(
+        rows[0]["Id"] == 0 && rows[24_999]["Id"] == 24_999,
+        "rows kept in order"
+    );
     // The `{"rows": [...]}` form of the input works too, given as JSON text.
     let wrapped = json!({"rows": sales_rows(2)}).to_string();
-    h.ok("create-rows", json!({"dataset-id": id, "table-name": "Sales West", "rows": wrapped}))?;
-    ensure!(h.service.table_rows(&id, "Sales West").context("rows")?.len() == 25_002);
+    h.ok(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "Sales West", "rows": wrapped}),
+    )?;
+    ensure!(
+        h.service
+            .table_rows(&id, "Sales West")
+            .context("rows")?
+            .len()
+            == 25_002
+    );
     let posts = h
         .service
         .requests()
@@ -80,7 +98,10 @@ fn e2e_create_rows() -> Result<()> {
 fn e2e_delete_rows() -> Result<()> {
     let h = Harness::new()?;
     let id = h.create_dataset("T", sales_columns())?;
-    h.ok("create-rows", json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(10)}))?;
+    h.ok(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(10)}),
+    )?;
     ensure!(h.service.table_rows(&id, "T").context("rows")?.len() == 10);
     let out = h.ok("delete-rows", json!({"dataset-id": id, "table-name": "T"}))?;
     ensure!(out["deleted"] == true, "{out}");
@@ -92,12 +113,21 @@ fn e2e_delete_rows() -> Result<()> {
 fn e2e_list_datasets() -> Result<()> {
     let h = Harness::new()?;
     for i in 0..5 {
-        h.service.add_dataset(None, &format!("D{i}"), true, json!([]));
+        h.service
+            .add_dataset(None, &format!("D{i}"), true, json!([]));
     }
     let out = h.ok("list-datasets", json!({"top": 2, "page-offset": 1}))?;
-    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|d| d["name"].as_str()).collect();
+    let names: Vec<&str> = out["value"]
+        .as_array()
+        .context("value")?
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
     ensure!(names == ["D1", "D2"], "{names:?}");
-    ensure!(out.get("@odata.context").is_some(), "the envelope is kept: {out}");
+    ensure!(
+        out.get("@odata.context").is_some(),
+        "the envelope is kept: {out}"
+    );
     let all = h.ok("list-datasets", json!({}))?;
     ensure!(all["value"].as_array().map(Vec::len) == Some(5));
     h.check_swagger()
@@ -110,11 +140,22 @@ fn e2e_list_groups() -> Result<()> {
         h.service.add_group(&format!("G{i}"));
     }
     let out = h.ok("list-groups", json!({"top": 2, "page-offset": 3}))?;
-    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|g| g["name"].as_str()).collect();
+    let names: Vec<&str> = out["value"]
+        .as_array()
+        .context("value")?
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
     ensure!(names == ["G3", "G4"], "{names:?}");
     let sent = h.service.requests();
-    let query = sent.last().and_then(|r| r.query.clone()).unwrap_or_default();
-    ensure!(query.contains("top=2") && query.contains("skip=3"), "paged on the server: {query}");
+    let query = sent
+        .last()
+        .and_then(|r| r.query.clone())
+        .unwrap_or_default();
+    ensure!(
+        query.contains("top=2") && query.contains("skip=3"),
+        "paged on the server: {query}"
+    );
     h.check_swagger()
 }
 
@@ -125,7 +166,12 @@ fn e2e_list_reports() -> Result<()> {
         h.service.add_report(None, &format!("R{i}"), None);
     }
     let out = h.ok("list-reports", json!({"top": 1000, "page-offset": 2}))?;
-    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|r| r["name"].as_str()).collect();
+    let names: Vec<&str> = out["value"]
+        .as_array()
+        .context("value")?
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
     ensure!(names == ["R2"], "{names:?}");
     h.check_swagger()
 }
@@ -143,11 +189,25 @@ fn e2e_list_tables() -> Result<()> {
             {"name": "C", "columns": [{"name": "x", "dataType": "String"}]},
         ]),
     );
-    let out = h.ok("list-tables", json!({"dataset-id": id, "top": 1, "page-offset": 1}))?;
-    let names: Vec<&str> = out["value"].as_array().context("value")?.iter().filter_map(|t| t["name"].as_str()).collect();
+    let out = h.ok(
+        "list-tables",
+        json!({"dataset-id": id, "top": 1, "page-offset": 1}),
+    )?;
+    let names: Vec<&str> = out["value"]
+        .as_array()
+        .context("value")?
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
     ensure!(names == ["B"], "{names:?}");
-    let e = h.err("list-tables", json!({"dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229"}))?;
-    ensure!(e.kind == "not-found" && e.code.as_deref() == Some("PowerBIEntityNotFound"), "{e:?}");
+    let e = h.err(
+        "list-tables",
+        json!({"dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229"}),
+    )?;
+    ensure!(
+        e.kind == "not-found" && e.code.as_deref() == Some("PowerBIEntityNotFound"),
+        "{e:?}"
+    );
     h.check_swagger()
 }
 
@@ -161,7 +221,10 @@ fn e2e_update_table() -> Result<()> {
         {"name": "Amount", "dataType": "Double"},
         {"name": "When", "dataType": "datetime"},
     ]);
-    h.ok("update-table", json!({"dataset-id": id, "table-name": "Sales", "columns": columns}))?;
+    h.ok(
+        "update-table",
+        json!({"dataset-id": id, "table-name": "Sales", "columns": columns}),
+    )?;
     let stored = h.service.table_columns(&id, "Sales").context("columns")?;
     let names: Vec<&str> = stored.iter().filter_map(|c| c["name"].as_str()).collect();
     ensure!(names == ["Id", "Region", "Amount", "When"], "{names:?}");
@@ -177,11 +240,24 @@ fn e2e_raw_request() -> Result<()> {
         "raw-request",
         json!({"url": "/datasets", "method": "GET", "debug-request": true}),
     )?;
-    let output = invocation.result.clone().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    ensure!(output.data["value"][0]["name"] == "Raw", "{:?}", output.data);
+    let output = invocation
+        .result
+        .clone()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    ensure!(
+        output.data["value"][0]["name"] == "Raw",
+        "{:?}",
+        output.data
+    );
     let http = output.http.context("raw request reports HTTP details")?;
     ensure!(http.status == 200);
-    ensure!(invocation.logs.contains("[debug] request: GET https://api.powerbi.com/v1.0/myorg/datasets"), "{}", invocation.logs);
+    ensure!(
+        invocation
+            .logs
+            .contains("[debug] request: GET https://api.powerbi.com/v1.0/myorg/datasets"),
+        "{}",
+        invocation.logs
+    );
     ensure!(invocation.logs.contains("authorization: Bearer [redacted]"));
     // A multipart upload to the default URL (/imports) keeps its multipart Content-Type.
     let out = h.ok(
@@ -194,14 +270,31 @@ fn e2e_raw_request() -> Result<()> {
         }),
     )?;
     ensure!(out.get("id").is_some(), "an import was created: {out}");
-    let upload = h.service.requests().into_iter().rev().find(|r| r.path.ends_with("/imports")).context("upload")?;
-    let ct = upload.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+    let upload = h
+        .service
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/imports"))
+        .context("upload")?;
+    let ct = upload
+        .headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     ensure!(ct.starts_with("multipart/form-data; boundary="), "{ct}");
     ensure!(String::from_utf8_lossy(&upload.body).contains("filename=\"upload.pbix\""));
     // An absolute URL is refused before anything is sent.
     let before = h.service.requests().len();
-    let e = h.err("raw-request", json!({"url": "https://evil.example/x", "method": "GET"}))?;
-    ensure!(e.kind == "invalid-input" && e.input.as_deref() == Some("url"), "{e:?}");
+    let e = h.err(
+        "raw-request",
+        json!({"url": "https://evil.example/x", "method": "GET"}),
+    )?;
+    ensure!(
+        e.kind == "invalid-input" && e.input.as_deref() == Some("url"),
+        "{e:?}"
+    );
     ensure!(h.service.requests().len() == before, "no request was sent");
     h.check_swagger()
 }
@@ -219,13 +312,20 @@ fn expired_token_is_reported_as_token_expired() -> Result<()> {
 fn service_errors_keep_status_and_code() -> Result<()> {
     let h = Harness::new()?;
     h.service.inject(
-        pbi_service::Fault::status(500, "plain text failure").on_path("/reports").times(10),
+        pbi_service::Fault::status(500, "plain text failure")
+            .on_path("/reports")
+            .times(10),
     );
     let e = h.err("list-reports", json!({}))?;
     ensure!(e.kind == "service" && e.status == Some(500), "{e:?}");
     ensure!(e.message.contains("plain text failure"), "{}", e.message);
     // The default policy retried the idempotent GET before giving up.
-    let attempts = h.service.requests().iter().filter(|r| r.path.ends_with("/reports")).count();
+    let attempts = h
+        .service
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/reports"))
+        .count();
     ensure!(attempts == 4, "{attempts} attempts");
     Ok(())
 }
@@ -234,8 +334,12 @@ fn service_errors_keep_status_and_code() -> Result<()> {
 fn throttled_rows_are_retried_and_none_are_lost() -> Result<()> {
     let h = Harness::new()?;
     let id = h.create_dataset("T", sales_columns())?;
-    h.service.inject(pbi_service::Fault::throttled(1).on_path("/rows").times(1));
-    let out = h.ok("create-rows", json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(15_000)}))?;
+    h.service
+        .inject(pbi_service::Fault::throttled(1).on_path("/rows").times(1));
+    let out = h.ok(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(15_000)}),
+    )?;
     ensure!(out["rowsSent"] == 15_000, "{out}");
     ensure!(h.service.table_rows(&id, "T").context("rows")?.len() == 15_000);
     Ok(())
@@ -246,20 +350,47 @@ fn bad_inputs_send_nothing() -> Result<()> {
     let h = Harness::new()?;
     let id = "cfafbeb1-8037-4d0c-896e-a46fb27ff229";
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("create-dataset", json!({"dataset-name": "x", "table-name": "t", "columns": "[{\"name\":\"a\",\"dataType\":\"Text\"}]"}), "columns"),
-        ("create-dataset", json!({"dataset-name": "x", "table-name": "a.b", "columns": sales_columns()}), "table-name"),
-        ("create-rows", json!({"dataset-id": "nope", "table-name": "t", "rows": []}), "dataset-id"),
-        ("create-rows", json!({"dataset-id": id, "table-name": "t", "rows": "[1,2]"}), "rows"),
+        (
+            "create-dataset",
+            json!({"dataset-name": "x", "table-name": "t", "columns": "[{\"name\":\"a\",\"dataType\":\"Text\"}]"}),
+            "columns",
+        ),
+        (
+            "create-dataset",
+            json!({"dataset-name": "x", "table-name": "a.b", "columns": sales_columns()}),
+            "table-name",
+        ),
+        (
+            "create-rows",
+            json!({"dataset-id": "nope", "table-name": "t", "rows": []}),
+            "dataset-id",
+        ),
+        (
+            "create-rows",
+            json!({"dataset-id": id, "table-name": "t", "rows": "[1,2]"}),
+            "rows",
+        ),
         ("list-datasets", json!({"top": 0}), "top"),
         ("list-groups", json!({"page-offset": -1}), "page-offset"),
-        ("raw-request", json!({"url": "//evil.example", "method": "GET"}), "url"),
-        ("raw-request", json!({"url": "/x", "method": "GET", "data": "{}", "form-data": {"a": "b"}}), "data"),
+        (
+            "raw-request",
+            json!({"url": "//evil.example", "method": "GET"}),
+            "url",
+        ),
+        (
+            "raw-request",
+            json!({"url": "/x", "method": "GET", "data": "{}", "form-data": {"a": "b"}}),
+            "data",
+        ),
     ];
     for (action, inputs, key) in cases {
         let e = h.err(action, inputs.clone())?;
         ensure!(e.kind == "invalid-input", "{action} {inputs}: {e:?}");
         ensure!(e.input.as_deref() == Some(key), "{action} {inputs}: {e:?}");
     }
-    ensure!(h.service.requests().is_empty(), "no request reached the service");
+    ensure!(
+        h.service.requests().is_empty(),
+        "no request reached the service"
+    );
     Ok(())
 }

@@ -28,6 +28,8 @@ pub struct CreateRowsInput {
     pub table_name: String,
     /// Rows: a JSON array of objects, or `{"rows": [...]}`.
     pub rows: String,
+    /// Start Row: skip this many rows first.
+    pub start_row: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -79,7 +81,9 @@ pub struct CreateRows<'a> {
     dataset_id: &'a str,
     table_name: String,
     rows: Vec<&'a RawValue>,
-    /// Rows sent and accepted so far.
+    /// The first row to send (Start Row).
+    start: usize,
+    /// The index after the last row accepted so far.
     accepted: usize,
     /// Rows of the request in flight.
     in_flight: usize,
@@ -91,12 +95,24 @@ pub fn exchange(input: &CreateRowsInput) -> Result<CreateRows<'_>, ActionError> 
     let id = dataset_id(&input.dataset_id)?;
     let table_name = columns::table_name("table-name", &input.table_name)?;
     let rows = parse_rows(&input.rows)?;
+    let start = input.start_row.unwrap_or(0);
+    if start < 0 || start as u64 > rows.len() as u64 {
+        return Err(ActionError::invalid(
+            "start-row",
+            format!(
+                "must be between 0 and the number of rows ({}), got {start}",
+                rows.len()
+            ),
+        ));
+    }
+    let start = start as usize;
     Ok(CreateRows {
         url: api_url(&["datasets", id, "tables", &table_name, "rows"], &[]),
         dataset_id: id,
         table_name,
         rows,
-        accepted: 0,
+        start,
+        accepted: start,
         in_flight: 0,
         requests: 0,
     })
@@ -132,9 +148,10 @@ impl CreateRows<'_> {
         let failed_end = self.accepted + self.in_flight;
         json!({
             "rowsTotal": total,
-            "rowsAccepted": self.accepted,
+            "rowsAccepted": self.accepted - self.start,
             "requestsSucceeded": self.requests,
-            "accepted": range(0, self.accepted),
+            "skipped": range(0, self.start),
+            "accepted": range(self.start, self.accepted),
             "failed": range(self.accepted, failed_end),
             "notSent": range(failed_end, total),
             "resumeFromRow": self.accepted,
@@ -143,15 +160,20 @@ impl CreateRows<'_> {
     }
 
     fn fail(&self, mut error: ActionError) -> Step {
+        let stored = if self.accepted > self.start {
+            format!(
+                "rows {} to {} of {} were stored",
+                self.start,
+                self.accepted - 1,
+                self.rows.len()
+            )
+        } else {
+            format!("no rows of {} were stored", self.rows.len())
+        };
         error.message.push_str(&format!(
-            " (rows 0 to {} of {} were stored; rows from {} on were not)",
-            self.accepted as i64 - 1,
-            self.rows.len(),
-            self.accepted
+            " ({stored}; rows from {} on were not: resume with Start Row {})",
+            self.accepted, self.accepted
         ));
-        if self.accepted == 0 {
-            error.message = error.message.replace("rows 0 to -1 of", "no rows of");
-        }
         error.progress = Some(self.progress());
         Step::Done(Err(error))
     }
@@ -174,7 +196,7 @@ impl Exchange for CreateRows<'_> {
             None => Step::Done(Ok(Output::json(&json!({
                 "datasetId": self.dataset_id,
                 "tableName": self.table_name,
-                "rowsSent": self.accepted,
+                "rowsSent": self.accepted - self.start,
                 "requests": self.requests,
             })))),
         }
@@ -202,6 +224,7 @@ mod tests {
             dataset_id: ID.into(),
             table_name: "Sales West".into(),
             rows,
+            start_row: None,
         }
     }
 
@@ -299,6 +322,44 @@ mod tests {
             assert_eq!(e.input.as_deref(), Some("rows"), "{text}");
             assert!(e.message.contains(expected), "{text}: {}", e.message);
         }
+    }
+
+    #[test]
+    fn resume_from_a_start_row() {
+        let mut i = input(rows(25_000));
+        i.start_row = Some(10_000);
+        let mut t = Scripted::new([
+            Scripted::answer(200, ""),
+            Scripted::answer(503, ""),
+            Scripted::answer(503, ""),
+            Scripted::answer(503, ""),
+            Scripted::answer(503, ""),
+        ]);
+        let e = drive(&mut exchange(&i).unwrap(), &mut t).unwrap_err();
+        let first: serde_json::Value = serde_json::from_slice(&t.sent[0].0.body).unwrap();
+        assert_eq!(
+            first["rows"][0]["Id"], 10_000,
+            "the first request starts at Start Row"
+        );
+        let p: serde_json::Value = serde_json::from_str(e.progress.as_deref().unwrap()).unwrap();
+        assert_eq!(p["skipped"], json!({"from": 0, "to": 9_999}));
+        assert_eq!(p["accepted"], json!({"from": 10_000, "to": 19_999}));
+        assert_eq!(p["rowsAccepted"], 10_000);
+        assert_eq!(p["resumeFromRow"], 20_000);
+        assert!(
+            e.message.contains("resume with Start Row 20000"),
+            "{}",
+            e.message
+        );
+        i.start_row = Some(25_001);
+        assert_eq!(
+            exchange(&i).err().unwrap().input.as_deref(),
+            Some("start-row")
+        );
+        i.start_row = Some(25_000);
+        let mut t = Scripted::new([]);
+        let out = drive(&mut exchange(&i).unwrap(), &mut t).unwrap();
+        assert!(out.data.contains(r#""rowsSent":0"#) && t.sent.is_empty());
     }
 
     #[test]

@@ -88,7 +88,10 @@ impl Harness {
             "create-dataset",
             json!({"dataset-name": "E2E", "table-name": table, "columns": columns}),
         )?;
-        out["id"].as_str().map(str::to_string).context("dataset id in the output")
+        out["id"]
+            .as_str()
+            .map(str::to_string)
+            .context("dataset id in the output")
     }
 
     /// Fails if the token or the client secret appears in anything the invocation returned.
@@ -106,7 +109,9 @@ impl Harness {
     /// when the swagger is not there.
     pub fn check_swagger(&self) -> Result<()> {
         let Some(path) = swagger_check::locate(Path::new(env!("CARGO_MANIFEST_DIR"))) else {
-            eprintln!("skipped: swagger.json not found (set POWERBI_SWAGGER or provide ../shared/powerbi-api/swagger.json)");
+            eprintln!(
+                "skipped: swagger.json not found (set POWERBI_SWAGGER or provide ../shared/powerbi-api/swagger.json)"
+            );
             return Ok(());
         };
         let swagger = swagger_check::Swagger::load(&path).map_err(anyhow::Error::msg)?;
@@ -126,7 +131,10 @@ impl Harness {
             }
         }
         if !problems.is_empty() {
-            bail!("requests that do not validate against swagger.json:\n{}", problems.join("\n"));
+            bail!(
+                "requests that do not validate against swagger.json:\n{}",
+                problems.join("\n")
+            );
         }
         Ok(())
     }
