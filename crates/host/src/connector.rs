@@ -5,6 +5,7 @@ use crate::connection::SECRET_KEYS;
 use crate::definition::{ActionDefinition, ComponentDefinition};
 use crate::egress::{EgressPolicy, SeenRequest, scrub};
 use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
+use crate::oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
 use crate::validate::check_inputs;
 use crate::value::{json_to_val, val_to_json};
 use serde::Deserialize;
@@ -25,6 +26,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 pub const DEFINITION_INTERFACE: &str = "powerbi:connector/definition@0.1.0";
 /// The exported interface holding one function per action.
 pub const ACTIONS_INTERFACE: &str = "powerbi:connector/actions@0.1.0";
+/// The exported interface holding `authorize`, `exchange-code` and `refresh` (optional: a
+/// component without it simply has no OAuth calls).
+pub const OAUTH_INTERFACE: &str = "powerbi:connector/oauth@0.1.0";
 /// The name of the describe function.
 pub const DESCRIBE_FUNCTION: &str = "describe";
 /// The name of the parameter that receives the connection.
@@ -161,6 +165,8 @@ pub struct Connector {
     definition: ComponentDefinition,
     definition_value: Value,
     actions: BTreeMap<String, ActionFunc>,
+    /// The functions of the oauth interface; empty when the component does not export it.
+    oauth: BTreeMap<String, ActionFunc>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -168,6 +174,7 @@ impl std::fmt::Debug for Connector {
         f.debug_struct("Connector")
             .field("component", &self.definition.info.key)
             .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .field("oauth", &self.oauth.keys().collect::<Vec<_>>())
             .field("config", &self.runner.config)
             .finish()
     }
@@ -223,29 +230,12 @@ impl Connector {
             .ok_or_else(|| HostError::MissingExport(format!("{definition_name}#describe")))?;
 
         let actions_name = interface_name(&engine, &component, ACTIONS_INTERFACE)?;
-        let actions_iface = component
-            .get_export_index(None, actions_name.as_str())
-            .ok_or_else(|| HostError::MissingExport(actions_name.clone()))?;
-        let mut actions = BTreeMap::new();
-        let component_type = component.component_type();
-        if let Some(ComponentItem::ComponentInstance(instance)) = component_type
-            .get_export(&engine, &actions_name)
-            .map(|export| export.ty)
-        {
-            for (name, export) in instance.exports(&engine) {
-                let ComponentItem::ComponentFunc(func) = export.ty else {
-                    continue;
-                };
-                let Some(index) = component.get_export_index(Some(&actions_iface), name) else {
-                    continue;
-                };
-                let params = func
-                    .params()
-                    .map(|(param, ty)| (param.to_string(), ty))
-                    .collect();
-                actions.insert(name.to_string(), ActionFunc { index, params });
-            }
-        }
+        let actions = exported_functions(&engine, &component, &actions_name)?;
+        // The oauth interface is optional: the actions work without it.
+        let oauth = match interface_name(&engine, &component, OAUTH_INTERFACE) {
+            Ok(name) => exported_functions(&engine, &component, &name)?,
+            Err(_) => BTreeMap::new(),
+        };
 
         let runner = Runner {
             engine,
@@ -263,6 +253,7 @@ impl Connector {
             definition,
             definition_value,
             actions,
+            oauth,
         })
     }
 
@@ -415,6 +406,124 @@ impl Connector {
         })
     }
 
+    /// Whether the component exports the oauth interface.
+    pub fn has_oauth(&self) -> bool {
+        !self.oauth.is_empty()
+    }
+
+    /// Starts an authorization-code flow: the component builds the authorization URL for
+    /// `connection` (the same object [`Connector::invoke`] takes; its `access-token` is not
+    /// needed) and `redirect_uri`, with a fresh state and PKCE code verifier.
+    ///
+    /// The outer error is a host problem (no oauth export, a trap); the inner one the
+    /// component's own [`OAuthError`].
+    pub fn oauth_authorize(
+        &self,
+        connection: &Value,
+        redirect_uri: &str,
+    ) -> Result<Result<Authorization, OAuthError>, HostError> {
+        let result = self.call_oauth(
+            "authorize",
+            connection,
+            &[OAuthArg::plain("redirect-uri", redirect_uri)],
+        )?;
+        oauth_result("authorize", &result, &[])
+    }
+
+    /// Exchanges the `code` the redirect brought (and the flow's `code_verifier`) for tokens,
+    /// through the component and the host's egress policy: the token endpoint's host must be
+    /// allowed or redirected.
+    pub fn oauth_exchange_code(
+        &self,
+        connection: &Value,
+        redirect_uri: &str,
+        code: &str,
+        code_verifier: &str,
+    ) -> Result<Result<TokenSet, OAuthError>, HostError> {
+        let args = [
+            OAuthArg::plain("redirect-uri", redirect_uri),
+            OAuthArg::secret("code", code),
+            OAuthArg::secret("code-verifier", code_verifier),
+        ];
+        let result = self.call_oauth("exchange-code", connection, &args)?;
+        oauth_result(
+            "exchange-code",
+            &result,
+            &secrets_of_args(connection, &args),
+        )
+    }
+
+    /// Trades `refresh_token` for new tokens, through the component and the host's egress
+    /// policy. A new refresh token in the answer replaces the old one.
+    pub fn oauth_refresh(
+        &self,
+        connection: &Value,
+        refresh_token: &str,
+    ) -> Result<Result<TokenSet, OAuthError>, HostError> {
+        let args = [OAuthArg::secret("refresh-token", refresh_token)];
+        let result = self.call_oauth("refresh", connection, &args)?;
+        oauth_result("refresh", &result, &secrets_of_args(connection, &args))
+    }
+
+    /// Calls a function of the oauth interface in a fresh instance, with the connection and
+    /// the string arguments matched to its parameters by name.
+    fn call_oauth(
+        &self,
+        function: &str,
+        connection: &Value,
+        args: &[OAuthArg<'_>],
+    ) -> Result<Val, HostError> {
+        let func = self
+            .oauth
+            .get(function)
+            .ok_or_else(|| HostError::MissingExport(format!("{OAUTH_INTERFACE}#{function}")))?;
+        let secrets = secrets_of_args(connection, args);
+        let mut params = Vec::with_capacity(func.params.len());
+        for (name, ty) in &func.params {
+            let value = if name == CONNECTION_PARAM {
+                match connection {
+                    Value::Null => Value::Object(Default::default()),
+                    other => other.clone(),
+                }
+            } else {
+                let arg = args.iter().find(|arg| arg.name == name).ok_or_else(|| {
+                    HostError::MissingExport(format!(
+                        "{OAUTH_INTERFACE}#{function} with a parameter `{name}` the host knows"
+                    ))
+                })?;
+                Value::String(arg.value.to_string())
+            };
+            // Conversion errors name the path, never the value.
+            let val = json_to_val(Some(&value), ty).map_err(|e| {
+                let message = scrub(&e.to_string(), &secrets);
+                if name == CONNECTION_PARAM {
+                    HostError::Connection(message)
+                } else {
+                    HostError::UnexpectedResult {
+                        function: function.to_string(),
+                        message: format!("parameter `{name}`: {message}"),
+                    }
+                }
+            })?;
+            params.push(val);
+        }
+
+        let mut egress = EgressPolicy::new(
+            self.runner
+                .config
+                .allow_hosts
+                .clone()
+                .unwrap_or_else(|| self.default_allow_hosts(connection)),
+            self.runner.config.redirects.clone(),
+        );
+        egress.secrets = secrets;
+        // The guest's logs are dropped on success: they may hold what the token endpoint
+        // answered. A failure's logs are scrubbed of every secret the host knows.
+        let (result, _logs, _requests) =
+            self.runner.call(&func.index, function, &params, egress)?;
+        Ok(result)
+    }
+
     fn lookup(&self, action_key: &str) -> Result<(&ActionDefinition, &ActionFunc), HostError> {
         let definition = self
             .definition
@@ -500,6 +609,38 @@ impl Runner {
     }
 }
 
+/// The functions an exported interface holds, by name, with their parameters.
+fn exported_functions(
+    engine: &Engine,
+    component: &Component,
+    interface: &str,
+) -> Result<BTreeMap<String, ActionFunc>, HostError> {
+    let interface_index = component
+        .get_export_index(None, interface)
+        .ok_or_else(|| HostError::MissingExport(interface.to_string()))?;
+    let mut functions = BTreeMap::new();
+    let component_type = component.component_type();
+    if let Some(ComponentItem::ComponentInstance(instance)) = component_type
+        .get_export(engine, interface)
+        .map(|export| export.ty)
+    {
+        for (name, export) in instance.exports(engine) {
+            let ComponentItem::ComponentFunc(func) = export.ty else {
+                continue;
+            };
+            let Some(index) = component.get_export_index(Some(&interface_index), name) else {
+                continue;
+            };
+            let params = func
+                .params()
+                .map(|(param, ty)| (param.to_string(), ty))
+                .collect();
+            functions.insert(name.to_string(), ActionFunc { index, params });
+        }
+    }
+    Ok(functions)
+}
+
 /// The export name matching `wanted`: exactly, or the same interface at another version.
 fn interface_name(
     engine: &Engine,
@@ -527,6 +668,86 @@ fn secrets_of(connection: &Value) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// One string argument of an oauth function, by its WIT parameter name.
+struct OAuthArg<'a> {
+    name: &'a str,
+    value: &'a str,
+    /// Whether the value is scrubbed from logs and errors.
+    secret: bool,
+}
+
+impl<'a> OAuthArg<'a> {
+    fn plain(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            value,
+            secret: false,
+        }
+    }
+
+    fn secret(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            value,
+            secret: true,
+        }
+    }
+}
+
+/// The connection's secrets and the secret arguments of an oauth call.
+fn secrets_of_args(connection: &Value, args: &[OAuthArg<'_>]) -> Vec<String> {
+    let mut secrets = secrets_of(connection);
+    secrets.extend(
+        args.iter()
+            .filter(|arg| arg.secret && !arg.value.is_empty())
+            .map(|arg| arg.value.to_string()),
+    );
+    secrets
+}
+
+/// The `oauth-error` record as JSON.
+#[derive(Deserialize)]
+struct RawOAuthError {
+    kind: OAuthErrorKind,
+    message: String,
+    code: Option<String>,
+    input: Option<String>,
+}
+
+/// Reads `result<T, oauth-error>`, scrubbing `secrets` from the error's message.
+fn oauth_result<T: serde::de::DeserializeOwned>(
+    function: &str,
+    result: &Val,
+    secrets: &[String],
+) -> Result<Result<T, OAuthError>, HostError> {
+    // serde's messages may quote the value they could not read, which may be a token: only
+    // the kind of problem is kept.
+    let unexpected = |what: &str| HostError::UnexpectedResult {
+        function: function.to_string(),
+        message: what.to_string(),
+    };
+    let Val::Result(result) = result else {
+        return Err(unexpected("not a result"));
+    };
+    match result {
+        Ok(Some(value)) => serde_json::from_value(val_to_json(value))
+            .map(Ok)
+            .map_err(|_| unexpected("the ok payload does not have the contract's shape")),
+        Err(Some(error)) => {
+            let raw: RawOAuthError = serde_json::from_value(val_to_json(error))
+                .map_err(|_| unexpected("not an oauth-error record"))?;
+            Ok(Err(OAuthError {
+                kind: raw.kind,
+                // The component promises never to echo secrets; the host makes sure.
+                message: scrub(&raw.message, secrets),
+                code: raw.code,
+                input: raw.input,
+            }))
+        }
+        _ => Err(unexpected("a result without a payload")),
+    }
 }
 
 /// The `output` record as JSON.

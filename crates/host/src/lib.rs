@@ -11,6 +11,13 @@
 //! the guest's stdout and stderr are captured, its memory is limited, and its outgoing HTTP
 //! goes through an [`EgressPolicy`] that allows, redirects or denies each host and logs
 //! every request with secrets redacted.
+//!
+//! For OAuth 2.0 connections the host also calls the component's optional `oauth` interface
+//! ([`Connector::oauth_authorize`], [`Connector::oauth_exchange_code`],
+//! [`Connector::oauth_refresh`]), keeps tokens in an owner-only [`TokenFile`], waits for a
+//! browser's sign-in redirect with a [`RedirectListener`], and runs actions through a
+//! [`Session`] that refreshes the access token before it expires and when the service says
+//! it has.
 
 #![deny(missing_docs)]
 
@@ -19,13 +26,18 @@ mod connector;
 mod definition;
 mod egress;
 mod invoke;
+mod loopback;
+pub mod manifest;
+mod oauth;
+mod session;
+mod tokens;
 mod validate;
 pub mod value;
 
 pub use connection::{Connection, SECRET_KEYS};
 pub use connector::{
     ACTIONS_INTERFACE, CONNECTION_PARAM, Connector, DEFINITION_INTERFACE, DESCRIBE_FUNCTION,
-    HostConfig, HostError,
+    HostConfig, HostError, OAUTH_INTERFACE,
 };
 pub use definition::{
     ActionDefinition, Choice, ComponentDefinition, ComponentInfo, ConnectionDefinition,
@@ -33,6 +45,10 @@ pub use definition::{
 };
 pub use egress::{EgressPolicy, REDACTED, SeenRequest};
 pub use invoke::{ActionError, ActionOutput, HttpResponse, INVALID_INPUT, Invocation};
+pub use loopback::{CALLBACK_PATH, Callback, RedirectError, RedirectListener};
+pub use oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
+pub use session::{DEFAULT_REFRESH_MARGIN, REFRESH_ON_KINDS, Session, SessionError};
+pub use tokens::{TOKEN_FILE_ENV, TokenFile, TokenFileError, unix_now};
 
 use std::path::Path;
 

@@ -1,15 +1,19 @@
-//! `pbi`: runs a connector component's actions from the command line, starts the local
-//! Power BI emulator, and demonstrates a whole flow against it.
+//! `pbi`: runs a connector component's actions from the command line, signs in through the
+//! component's OAuth flow, starts the local Power BI emulator, and demonstrates a whole flow
+//! against it.
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use pbi_host::{Connection, Connector, HostConfig, HostError, Invocation};
+use pbi_host::{
+    CALLBACK_PATH, Connection, Connector, HostConfig, HostError, Invocation, OAUTH_INTERFACE,
+    RedirectListener, Session, TokenFile, unix_now,
+};
 use pbi_service::{ServiceConfig, ServiceHandle};
 use serde_json::{Map, Value, json};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::time::Instant;
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// Prints a line to stdout, ignoring a closed pipe (`pbi definition | head` is fine).
@@ -39,6 +43,9 @@ enum Command {
     Manifest,
     /// Runs one action and prints its output as JSON (exit code 1 on an error).
     Run(Box<RunArgs>),
+    /// Signs in through the browser (OAuth 2.0 authorization code with PKCE) and saves the
+    /// tokens for `pbi run`.
+    Login(Box<LoginArgs>),
     /// Starts the local Power BI emulator and serves until interrupted.
     Emulator {
         /// The port on 127.0.0.1 (0: any free port).
@@ -75,6 +82,13 @@ struct RunArgs {
     /// The access token to send.
     #[arg(long, env = "PBI_ACCESS_TOKEN", hide_env_values = true)]
     access_token: Option<String>,
+    /// The token file `pbi login` wrote: its access token is sent, refreshed when it is
+    /// about to expire or the service says it has, and rotated tokens are saved back. It
+    /// takes precedence over --access-token. Without either, the default token file is used
+    /// if it exists ($PBI_TOKEN_FILE, $XDG_CONFIG_HOME/pbi/tokens.json or
+    /// ~/.config/pbi/tokens.json).
+    #[arg(long, env = "PBI_TOKEN_FILE", value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Send the API's and the login's requests to this Power BI-compatible base URL
     /// instead (such as `pbi emulator`'s).
     #[arg(long, value_name = "URL")]
@@ -87,13 +101,48 @@ struct RunArgs {
     verbose: bool,
 }
 
+#[derive(Debug, Args)]
+struct LoginArgs {
+    /// A JSON file with the connection: authorize-url, token-url, scopes, client-id,
+    /// client-secret. PBI_CLIENT_ID and PBI_CLIENT_SECRET override it.
+    #[arg(long, value_name = "FILE")]
+    connection: Option<PathBuf>,
+    /// Send the API's and the login's requests to this Power BI-compatible base URL
+    /// instead (such as `pbi emulator`'s).
+    #[arg(long, value_name = "URL")]
+    service: Option<Url>,
+    /// The port of the redirect listener on 127.0.0.1 (0: any free port). The redirect URI
+    /// is http://localhost:PORT/callback.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Only print the sign-in URL; do not try to open a browser.
+    #[arg(long)]
+    no_browser: bool,
+    /// Where to save the tokens (default: $PBI_TOKEN_FILE, $XDG_CONFIG_HOME/pbi/tokens.json
+    /// or ~/.config/pbi/tokens.json). Written with mode 0600.
+    #[arg(long, env = "PBI_TOKEN_FILE", value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// How long to wait for the browser to come back, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    timeout: u64,
+    /// Also allow requests to this host. Repeatable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_host: Vec<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            if let Some(HostError::Call { logs, .. }) = error.downcast_ref::<HostError>()
+            let host_error = error.downcast_ref::<HostError>().or_else(|| {
+                match error.downcast_ref::<pbi_host::SessionError>() {
+                    Some(pbi_host::SessionError::Host(host_error)) => Some(host_error),
+                    _ => None,
+                }
+            });
+            if let Some(HostError::Call { logs, .. }) = host_error
                 && !logs.is_empty()
             {
                 eprintln!("component output:\n{logs}");
@@ -115,6 +164,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_action(component, *args),
+        Command::Login(args) => login(component, *args),
         Command::Emulator { port, token } => emulator(port, token),
         Command::Demo { verbose } => demo(component, verbose),
     }
@@ -134,22 +184,14 @@ fn read_json(path: &Path) -> Result<Value> {
 fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
     let mut connector = load(component, HostConfig::default())?;
 
-    let mut connection = match &args.connection {
-        Some(path) => match read_json(path)? {
-            Value::Object(object) => object,
-            _ => bail!("the connection file must hold a JSON object"),
-        },
-        None => Map::new(),
+    let mut connection = read_connection(args.connection.as_deref())?;
+    let token_file = match (&args.token_file, &args.access_token) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(_)) => None,
+        // After `pbi login`, `pbi run` just works.
+        (None, None) => TokenFile::default_path().ok().filter(|path| path.is_file()),
     };
-    for (key, var) in [
-        ("client-id", "PBI_CLIENT_ID"),
-        ("client-secret", "PBI_CLIENT_SECRET"),
-    ] {
-        if let Ok(value) = std::env::var(var) {
-            connection.insert(key.to_string(), Value::String(value));
-        }
-    }
-    if let Some(token) = &args.access_token {
+    if let (None, Some(token)) = (&token_file, &args.access_token) {
         connection.insert("access-token".to_string(), Value::String(token.clone()));
     }
     let connection = Value::Object(connection);
@@ -192,19 +234,29 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
         inputs.insert(key.to_string(), value);
     }
 
-    let mut config = HostConfig::default();
-    let mut allow = connector.default_allow_hosts(&connection);
-    if let Some(service) = &args.service {
-        // The API host and the login hosts all go to the one emulating service.
-        for host in &allow {
-            config.redirects.push((host.clone(), service.clone()));
-        }
-    }
-    allow.extend(args.allow_host.iter().cloned());
-    config.allow_hosts = Some(allow);
+    let config = host_config(
+        &connector,
+        &connection,
+        args.service.as_ref(),
+        &args.allow_host,
+    );
     connector.set_config(config);
 
-    let invocation = connector.invoke(&args.action, &connection, &Value::Object(inputs))?;
+    let inputs = Value::Object(inputs);
+    let invocation = match &token_file {
+        Some(path) => {
+            let mut session = Session::new(&connector, connection, path)?;
+            let invocation = session.invoke(&args.action, &inputs)?;
+            if args.verbose && session.refreshes() > 0 {
+                eprintln!(
+                    "--- refreshed the access token; tokens saved to {}",
+                    path.display()
+                );
+            }
+            invocation
+        }
+        None => connector.invoke(&args.action, &connection, &inputs)?,
+    };
     if args.verbose {
         report_details(&invocation);
     }
@@ -229,6 +281,143 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
     }
 }
 
+/// The connection object from `path` (if any), with PBI_CLIENT_ID and PBI_CLIENT_SECRET
+/// over its values.
+fn read_connection(path: Option<&Path>) -> Result<Map<String, Value>> {
+    let mut connection = match path {
+        Some(path) => match read_json(path)? {
+            Value::Object(object) => object,
+            _ => bail!("the connection file must hold a JSON object"),
+        },
+        None => Map::new(),
+    };
+    for (key, var) in [
+        ("client-id", "PBI_CLIENT_ID"),
+        ("client-secret", "PBI_CLIENT_SECRET"),
+    ] {
+        if let Ok(value) = std::env::var(var) {
+            connection.insert(key.to_string(), Value::String(value));
+        }
+    }
+    Ok(connection)
+}
+
+/// The hosts the connection needs (plus `extra`), all sent to `service` when one is given.
+fn host_config(
+    connector: &Connector,
+    connection: &Value,
+    service: Option<&Url>,
+    extra: &[String],
+) -> HostConfig {
+    let mut config = HostConfig::default();
+    let mut allow = connector.default_allow_hosts(connection);
+    if let Some(service) = service {
+        // The API host and the login hosts all go to the one emulating service.
+        for host in &allow {
+            config.redirects.push((host.clone(), service.clone()));
+        }
+    }
+    allow.extend(extra.iter().cloned());
+    config.allow_hosts = Some(allow);
+    config
+}
+
+fn login(component: Option<&Path>, args: LoginArgs) -> Result<ExitCode> {
+    let mut connector = load(component, HostConfig::default())?;
+    if !connector.has_oauth() {
+        bail!("the component does not export `{OAUTH_INTERFACE}`, so it cannot sign in");
+    }
+    let mut connection = read_connection(args.connection.as_deref())?;
+    connection.remove("access-token");
+    let connection = Value::Object(connection);
+    let config = host_config(
+        &connector,
+        &connection,
+        args.service.as_ref(),
+        &args.allow_host,
+    );
+    connector.set_config(config);
+    let path = match args.token_file {
+        Some(path) => path,
+        None => TokenFile::default_path()?,
+    };
+
+    let listener = RedirectListener::bind(args.port)
+        .with_context(|| format!("listening on 127.0.0.1:{}", args.port))?;
+    let redirect_uri = listener.redirect_uri();
+    let authorization = connector
+        .oauth_authorize(&connection, &redirect_uri)?
+        .map_err(|error| anyhow!("cannot start the sign-in: {error}"))?;
+    out!("Open this URL in a browser to sign in (the browser comes back to {redirect_uri}):");
+    out!("{}", authorization.url);
+    if !args.no_browser {
+        open_browser(&authorization.url);
+    }
+
+    let timeout = Duration::from_secs(args.timeout);
+    let callback = listener.wait(&authorization.state, timeout)?;
+    let received_at = unix_now();
+    let exchanged = connector.oauth_exchange_code(
+        &connection,
+        &redirect_uri,
+        callback.code(),
+        &authorization.code_verifier,
+    );
+    let tokens = match exchanged {
+        Ok(Ok(tokens)) => tokens,
+        Ok(Err(error)) => {
+            callback.respond(false, &format!("The code exchange failed: {error}"));
+            bail!("the code exchange failed: {error}");
+        }
+        Err(error) => {
+            callback.respond(false, "The code exchange failed in pbi; see its output.");
+            return Err(error.into());
+        }
+    };
+    let file = TokenFile::from_tokens(&tokens, received_at);
+    if let Err(error) = file.save(&path) {
+        callback.respond(false, "The tokens could not be saved; see pbi's output.");
+        return Err(error.into());
+    }
+    callback.respond(true, "pbi saved the tokens.");
+    let expiry = match tokens.expires_in_seconds {
+        Some(seconds) => format!("expires in {seconds} s"),
+        None => "no expiry given".to_string(),
+    };
+    out!("Signed in; tokens saved to {} ({expiry})", path.display());
+    if tokens.refresh_token.is_none() {
+        eprintln!(
+            "warning: no refresh token was issued (the scopes may lack offline_access); \
+             run `pbi login` again when the access token expires"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tries to open `url` in the user's browser; failing is fine (the URL is printed).
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            // Reaped in the background; its exit status does not matter.
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+        }
+        Err(_) => eprintln!("(could not run {opener}: open the URL above yourself)"),
+    }
+}
+
 fn report_details(invocation: &Invocation) {
     if !invocation.logs.is_empty() {
         eprintln!("--- component output ---\n{}", invocation.logs.trim_end());
@@ -245,10 +434,23 @@ fn report_details(invocation: &Invocation) {
 }
 
 fn emulator(port: u16, token: Option<String>) -> Result<ExitCode> {
-    let config = ServiceConfig {
+    let mut config = ServiceConfig {
         fixed_tokens: token.iter().cloned().collect(),
         ..ServiceConfig::default()
     };
+    // So that `pbi login --service` works against it: its redirect URI without the port
+    // (loopback URIs match any port).
+    let login_redirect = format!("http://localhost{CALLBACK_PATH}");
+    for client in &mut config.oauth_clients {
+        if !client.redirect_uris.contains(&login_redirect) {
+            client.redirect_uris.push(login_redirect.clone());
+        }
+    }
+    let clients: Vec<String> = config
+        .oauth_clients
+        .iter()
+        .map(|client| client.client_id.clone())
+        .collect();
     let service = ServiceHandle::spawn_on(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), config)?;
     let (token, lifetime) = match token {
         Some(token) => (token, "always valid"),
@@ -262,6 +464,12 @@ fn emulator(port: u16, token: Option<String>) -> Result<ExitCode> {
     out!(
         "try: PBI_ACCESS_TOKEN={token} pbi run list-datasets --service {}",
         service.base_url()
+    );
+    out!(
+        "or sign in: pbi login --service {} --connection FILE (client-id one of: {}; see \
+         ServiceConfig::oauth_clients for the secret)",
+        service.base_url(),
+        clients.join(", ")
     );
     service.join();
     Ok(ExitCode::SUCCESS)

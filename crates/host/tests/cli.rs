@@ -12,6 +12,9 @@ fn pbi(args: &[&str]) -> Result<Output> {
         .env_remove("PBI_CLIENT_ID")
         .env_remove("PBI_CLIENT_SECRET")
         .env_remove("PBI_COMPONENT")
+        // No token file: `run` would otherwise use the user's default one.
+        .env_remove("PBI_TOKEN_FILE")
+        .env("XDG_CONFIG_HOME", "/nonexistent/pbi-host-tests")
         .output()
         .context("running pbi")
 }

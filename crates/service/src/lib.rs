@@ -236,7 +236,9 @@ impl Default for ServiceConfig {
             oauth_clients: vec![OAuthClient::new(
                 "pbi-local-client",
                 "pbi-local-secret",
-                ["http://localhost"],
+                // Loopback URIs match on any port (Microsoft's rule), not on any path:
+                // `pbi login` listens on /callback.
+                ["http://localhost", "http://localhost/callback"],
             )],
             access_token_lifetime: Duration::from_secs(3600),
             code_lifetime: Duration::from_secs(600),

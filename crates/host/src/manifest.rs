@@ -1,0 +1,298 @@
+//! What an engine publishes about a component, made from its definition alone: the
+//! component manifest (the component JSON that Prismatic-style engines read), a JSON Schema
+//! (draft 2020-12) of each action's inputs, and the reference pages under `docs/reference/`.
+//!
+//! Nothing here knows Power BI: every word comes from the component's `describe` answer, and
+//! the example payloads from answers captured by a test.
+
+use serde_json::{Map, Value, json};
+
+use crate::definition::{ActionDefinition, ComponentDefinition, InputDefinition, InputType};
+
+/// The JSON Schema dialect of the input schemas.
+pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// An input's documented default as a typed JSON value (`"false"` → `false`, `"0"` → `0`).
+pub fn typed_default(input: &InputDefinition) -> Option<Value> {
+    let text = input.default.as_deref()?;
+    Some(match input.input_type {
+        InputType::Boolean => Value::Bool(text.eq_ignore_ascii_case("true")),
+        InputType::Integer => text
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| text.into()),
+        _ => Value::String(text.to_string()),
+    })
+}
+
+/// Whether a value must be given: required and without a default to fall back on.
+pub fn must_be_given(input: &InputDefinition) -> bool {
+    input.required && input.default.is_none()
+}
+
+/// The JSON Schema of one input's value.
+pub fn input_schema(input: &InputDefinition) -> Value {
+    let mut schema = Map::new();
+    schema.insert("title".into(), input.label.clone().into());
+    if let Some(comments) = &input.comments {
+        schema.insert("description".into(), comments.clone().into());
+    }
+    match input.input_type {
+        InputType::String | InputType::Password => {
+            schema.insert("type".into(), "string".into());
+            if must_be_given(input) {
+                schema.insert("minLength".into(), 1.into());
+            }
+            if input.input_type == InputType::Password {
+                schema.insert("writeOnly".into(), true.into());
+            }
+        }
+        InputType::Boolean => {
+            schema.insert("type".into(), "boolean".into());
+        }
+        InputType::Integer => {
+            schema.insert("type".into(), "integer".into());
+            if let Some(min) = input.minimum {
+                schema.insert("minimum".into(), min.into());
+            }
+            if let Some(max) = input.maximum {
+                schema.insert("maximum".into(), max.into());
+            }
+        }
+        InputType::Code => {
+            // JSON given as text (a form's code editor) or as a JSON value (an engine).
+            schema.insert("type".into(), json!(["string", "array", "object"]));
+            schema.insert("contentMediaType".into(), "application/json".into());
+        }
+        InputType::Picklist => {
+            schema.insert("type".into(), "string".into());
+            let values: Vec<Value> = input
+                .choices
+                .iter()
+                .map(|c| c.value.clone().into())
+                .collect();
+            schema.insert("enum".into(), values.into());
+        }
+        InputType::KeyValueList | InputType::FileList => {
+            schema.insert("type".into(), "object".into());
+            schema.insert("additionalProperties".into(), json!({"type": "string"}));
+        }
+    }
+    if let Some(default) = typed_default(input) {
+        schema.insert("default".into(), default);
+    }
+    if let Some(example) = &input.example {
+        let value = match input.input_type {
+            InputType::Code => {
+                serde_json::from_str(example).unwrap_or_else(|_| example.clone().into())
+            }
+            InputType::Integer => example
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| example.clone().into()),
+            _ => example.clone().into(),
+        };
+        schema.insert("examples".into(), json!([value]));
+    }
+    Value::Object(schema)
+}
+
+/// The JSON Schema (draft 2020-12) of an action's inputs: one property per input key.
+pub fn action_schema(action: &ActionDefinition) -> Value {
+    let properties: Map<String, Value> = action
+        .inputs
+        .iter()
+        .map(|input| (input.key.clone(), input_schema(input)))
+        .collect();
+    let required: Vec<&str> = action
+        .inputs
+        .iter()
+        .filter(|i| must_be_given(i))
+        .map(|i| i.key.as_str())
+        .collect();
+    json!({
+        "$schema": SCHEMA_DIALECT,
+        "title": action.label,
+        "description": action.description,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+/// An input as the manifest lists it.
+fn manifest_input(input: &InputDefinition) -> Value {
+    let (kind, collection) = match input.input_type {
+        InputType::String | InputType::Picklist => ("string", None),
+        InputType::Password => ("password", None),
+        InputType::Boolean => ("boolean", None),
+        InputType::Integer => ("integer", None),
+        InputType::Code => ("code", None),
+        InputType::KeyValueList => ("string", Some("keyvaluelist")),
+        InputType::FileList => ("data", Some("keyvaluelist")),
+    };
+    let mut out = Map::new();
+    out.insert("key".into(), input.key.clone().into());
+    out.insert("label".into(), input.label.clone().into());
+    out.insert("type".into(), kind.into());
+    out.insert("required".into(), input.required.into());
+    if let Some(default) = &input.default {
+        out.insert("default".into(), default.clone().into());
+    }
+    if let Some(comments) = &input.comments {
+        out.insert("comments".into(), comments.clone().into());
+    }
+    if input.input_type == InputType::Code {
+        out.insert("language".into(), "json".into());
+    }
+    if !input.choices.is_empty() {
+        let model: Vec<Value> = input
+            .choices
+            .iter()
+            .map(|c| json!({"label": c.label, "value": c.value}))
+            .collect();
+        out.insert("model".into(), model.into());
+    }
+    if let Some(collection) = collection {
+        out.insert("collection".into(), collection.into());
+    }
+    if let Some(min) = input.minimum {
+        out.insert("minimum".into(), min.into());
+    }
+    if let Some(max) = input.maximum {
+        out.insert("maximum".into(), max.into());
+    }
+    if let Some(example) = &input.example {
+        out.insert("example".into(), example.clone().into());
+    }
+    Value::Object(out)
+}
+
+/// The component manifest. `examples` maps action keys to an example of their output
+/// (captured from the local service by a test); actions without one get none.
+pub fn manifest(definition: &ComponentDefinition, examples: &Map<String, Value>) -> Value {
+    let connections: Vec<Value> = definition
+        .connections
+        .iter()
+        .map(|c| {
+            json!({
+                "key": c.key,
+                "label": c.label,
+                "comments": c.comments,
+                "oauth2Type": c.oauth2_type,
+                "inputs": c.inputs.iter().map(manifest_input).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let actions: Map<String, Value> = definition
+        .actions
+        .iter()
+        .map(|a| {
+            let mut action = json!({
+                "key": a.key,
+                "display": {"label": a.label, "description": a.description},
+                "inputs": a.inputs.iter().map(manifest_input).collect::<Vec<_>>(),
+                "inputSchema": action_schema(a),
+            });
+            if let Some(example) = examples.get(&a.key) {
+                action["examplePayload"] = example.clone();
+            }
+            (a.key.clone(), action)
+        })
+        .collect();
+    json!({
+        "key": definition.info.key,
+        "display": {
+            "label": definition.info.label,
+            "description": definition.info.description,
+            "category": definition.info.category,
+        },
+        "connections": connections,
+        "actions": actions,
+    })
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn input_table(inputs: &[InputDefinition]) -> String {
+    let mut out = String::from("| Input | Comments | Default |\n|---|---|---|\n");
+    for input in inputs {
+        let mut label = input.label.clone();
+        if must_be_given(input) {
+            label.push_str(" (required)");
+        }
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            cell(&label),
+            cell(input.comments.as_deref().unwrap_or("")),
+            input
+                .default
+                .as_deref()
+                .map(|d| format!("`{}`", cell(d)))
+                .unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// The generated reference pages: `(file name, Markdown)`.
+pub fn reference_docs(
+    definition: &ComponentDefinition,
+    examples: &Map<String, Value>,
+) -> Vec<(String, String)> {
+    const GENERATED: &str =
+        "<!-- Generated from the component's definition by `pbi docs`; do not edit. -->\n\n";
+    let mut pages = Vec::new();
+    let mut connection = String::from(GENERATED);
+    for c in &definition.connections {
+        connection.push_str(&format!("# Connection: {}\n\n{}\n\n", c.label, c.comments));
+        connection.push_str(&format!(
+            "Key `{}`, OAuth 2.0 grant `{}`.\n\n",
+            c.key, c.oauth2_type
+        ));
+        connection.push_str(
+            "## Setup\n\n\
+             1. In the Azure Portal, register an application (Azure Active Directory → App registrations → New registration).\n\
+             2. Copy its Application (client) ID; under Certificates & secrets create a client secret and copy its value.\n\
+             3. Under API permissions add Power BI Service delegated permissions, and make sure `offline_access` is requested so the connection receives refresh tokens.\n\
+             4. Fill in the inputs below. Single-tenant apps use the tenant-specific endpoints; multi-tenant apps can keep the common ones.\n\n",
+        );
+        connection.push_str("## Inputs\n\n");
+        connection.push_str(&input_table(&c.inputs));
+        connection.push_str(
+            "\n## OAuth endpoint notes\n\n\
+             The component reads each endpoint's version from its path and sends what it understands: \
+             v1 endpoints (`.../oauth2/authorize`, `.../oauth2/token`) get `resource=https://analysis.windows.net/powerbi/api`, \
+             v2 endpoints (`.../oauth2/v2.0/...`) get `scope` and never `resource` (they reject it with AADSTS90100). \
+             The documented defaults pair a v1 Authorize URL with a v2 Token URL; they work as given, \
+             but the matched v2 pair (`https://login.microsoftonline.com/common/oauth2/v2.0/authorize` with \
+             `https://login.microsoftonline.com/common/oauth2/v2.0/token`) is recommended. \
+             See `docs/decisions.md`.\n",
+        );
+    }
+    pages.push(("connection.md".to_string(), connection));
+    let mut actions = String::from(GENERATED);
+    actions.push_str(&format!("# Actions of {}\n\n", definition.info.label));
+    for a in &definition.actions {
+        actions.push_str(&format!("- [{}](#{})\n", a.label, a.key));
+    }
+    for a in &definition.actions {
+        actions.push_str(&format!(
+            "\n<a id=\"{}\"></a>\n## {}\n\n{}\n\nKey `{}`.\n\n",
+            a.key, a.label, a.description, a.key
+        ));
+        actions.push_str(&input_table(&a.inputs));
+        if let Some(example) = examples.get(&a.key) {
+            actions.push_str(
+                "\nExample output (captured from the local Power BI service):\n\n```json\n",
+            );
+            actions.push_str(&serde_json::to_string_pretty(example).unwrap_or_default());
+            actions.push_str("\n```\n");
+        }
+    }
+    pages.push(("actions.md".to_string(), actions));
+    pages
+}
