@@ -39,8 +39,22 @@ struct Cli {
 enum Command {
     /// Prints the component's definition as JSON.
     Definition,
-    /// Prints the component's manifest (for now: its definition) as JSON.
-    Manifest,
+    /// Prints the component manifest (`component-manifest.json`): display info, connection,
+    /// every action's inputs, a JSON Schema of each action's inputs, and example payloads.
+    Manifest {
+        /// A JSON file of example outputs keyed by action key (`docs/example-payloads.json`).
+        #[arg(long, value_name = "FILE")]
+        examples: Option<PathBuf>,
+    },
+    /// Writes the reference pages (connection.md, actions.md) generated from the definition.
+    Docs {
+        /// A JSON file of example outputs keyed by action key.
+        #[arg(long, value_name = "FILE")]
+        examples: Option<PathBuf>,
+        /// The folder to write them into.
+        #[arg(long, value_name = "DIR", default_value = "docs/reference")]
+        out: PathBuf,
+    },
     /// Runs one action and prints its output as JSON (exit code 1 on an error).
     Run(Box<RunArgs>),
     /// Signs in through the browser (OAuth 2.0 authorization code with PKCE) and saves the
@@ -155,7 +169,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let component = cli.component.as_deref();
     match cli.command {
-        Command::Definition | Command::Manifest => {
+        Command::Definition => {
             let connector = load(component, HostConfig::default())?;
             out!(
                 "{}",
@@ -163,10 +177,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Manifest { examples } => {
+            let connector = load(component, HostConfig::default())?;
+            let examples = read_examples(examples.as_deref())?;
+            let manifest = pbi_host::manifest::manifest(connector.definition(), &examples);
+            out!("{}", serde_json::to_string_pretty(&manifest)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Docs { examples, out } => {
+            let connector = load(component, HostConfig::default())?;
+            let examples = read_examples(examples.as_deref())?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            for (name, text) in
+                pbi_host::manifest::reference_docs(connector.definition(), &examples)
+            {
+                let path = out.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) => run_action(component, *args),
         Command::Login(args) => login(component, *args),
         Command::Emulator { port, token } => emulator(port, token),
         Command::Demo { verbose } => demo(component, verbose),
+    }
+}
+
+/// Example payloads keyed by action key; none without a file.
+fn read_examples(path: Option<&Path>) -> Result<serde_json::Map<String, Value>> {
+    match path {
+        None => Ok(serde_json::Map::new()),
+        Some(path) => match read_json(path)? {
+            Value::Object(map) => Ok(map),
+            _ => anyhow::bail!(
+                "{} must hold a JSON object keyed by action key",
+                path.display()
+            ),
+        },
     }
 }
 

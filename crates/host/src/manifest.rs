@@ -74,8 +74,15 @@ pub fn input_schema(input: &InputDefinition) -> Value {
             schema.insert("enum".into(), values.into());
         }
         InputType::KeyValueList | InputType::FileList => {
-            schema.insert("type".into(), "object".into());
-            schema.insert("additionalProperties".into(), json!({"type": "string"}));
+            // An object `{key: value}`, or a list of `[key, value]` pairs or
+            // `{"key", "value"}` objects (keys may repeat there, as in query strings).
+            schema.insert(
+                "anyOf".into(),
+                json!([
+                    {"type": "object", "additionalProperties": {"type": ["string", "array"]}},
+                    {"type": "array"},
+                ]),
+            );
         }
     }
     if let Some(default) = typed_default(input) {

@@ -56,7 +56,67 @@ pub(crate) fn check_inputs(
             inputs.insert(input.key.clone(), normalized);
         }
     }
+    check_schema(action, &inputs)?;
     Ok(inputs)
+}
+
+/// Validates the normalized inputs against the action's JSON Schema — the very schema the
+/// manifest publishes (`crate::manifest::action_schema`) — so an engine that validates with
+/// the manifest and this host agree on what is valid. Empty values count as not given.
+fn check_schema(
+    action: &ActionDefinition,
+    inputs: &Map<String, Value>,
+) -> Result<(), Box<ActionError>> {
+    let given: Map<String, Value> = inputs
+        .iter()
+        .filter(|(key, value)| {
+            action
+                .input(key)
+                .is_some_and(|input| !is_empty(input, value))
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let schema = crate::manifest::action_schema(action);
+    let validator = jsonschema::validator_for(&schema).map_err(|e| {
+        invalid(
+            None,
+            format!(
+                "the schema of `{}` is not valid: {}",
+                action.key,
+                e.masked()
+            ),
+        )
+    })?;
+    let instance = Value::Object(given);
+    let Some(error) = validator.iter_errors(&instance).next() else {
+        return Ok(());
+    };
+    // The input at fault: the first segment of the instance path, or the missing property.
+    let key = match error.kind() {
+        jsonschema::error::ValidationErrorKind::Required { property } => {
+            property.as_str().map(str::to_string)
+        }
+        _ => error
+            .instance_path()
+            .as_str()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .filter(|k| !k.is_empty())
+            .map(str::to_string),
+    };
+    // `masked` leaves the value out of the message: it may be a secret.
+    let message = match &key {
+        Some(key) => format!(
+            "`{key}` does not match the action's schema: {}",
+            error.masked()
+        ),
+        None => format!(
+            "the inputs do not match the action's schema: {}",
+            error.masked()
+        ),
+    };
+    Err(invalid(key.as_deref(), message))
 }
 
 // Boxed: the error is large and these checks return it from several places.
@@ -216,6 +276,19 @@ mod tests {
             assert_eq!(e.kind, "invalid-input");
             e.input
         })
+    }
+
+    #[test]
+    fn the_published_schema_is_applied() {
+        // A code input given as a number passes the definition's own checks but not the
+        // schema (a code input is JSON text, an array or an object).
+        let mut a = action();
+        a.inputs.push(input("rows", InputType::Code, false));
+        let e = check_inputs(&a, &json!({"name": "n", "method": "GET", "rows": 5})).unwrap_err();
+        assert_eq!(e.input.as_deref(), Some("rows"));
+        assert!(e.message.contains("schema"), "{}", e.message);
+        assert!(check_inputs(&a, &json!({"name": "n", "method": "GET", "rows": "[]"})).is_ok());
+        assert!(check_inputs(&a, &json!({"name": "n", "method": "GET", "rows": []})).is_ok());
     }
 
     #[test]
