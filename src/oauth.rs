@@ -238,7 +238,7 @@ impl OAuthConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MicrosoftTokenResponse {
     access_token: AccessToken,
-    #[serde(deserialize_with = "oauth2::helpers::deserialize_untagged_enum_case_insensitive")]
+    #[serde(deserialize_with = "token_type")]
     token_type: BasicTokenType,
     #[serde(default, deserialize_with = "number_or_string")]
     expires_in: Option<u64>,
@@ -249,6 +249,19 @@ pub struct MicrosoftTokenResponse {
         deserialize_with = "oauth2::helpers::deserialize_space_delimited_vec"
     )]
     scope: Option<Vec<Scope>>,
+}
+
+/// `Bearer` in any case. (oauth2's own helper lower-cases with full Unicode tables, which
+/// a token type never needs.)
+fn token_type<'de, D: Deserializer<'de>>(d: D) -> Result<BasicTokenType, D::Error> {
+    let name = String::deserialize(d)?;
+    Ok(if name.eq_ignore_ascii_case("bearer") {
+        BasicTokenType::Bearer
+    } else if name.eq_ignore_ascii_case("mac") {
+        BasicTokenType::Mac
+    } else {
+        BasicTokenType::Extension(name)
+    })
 }
 
 fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -352,13 +365,29 @@ impl fmt::Debug for TokenSet {
     }
 }
 
+/// `bytes` random bytes as unpadded base64url: 32 bytes give the 43 characters RFC 7636
+/// asks of a code verifier, from the platform's secure randomness (wasi:random).
+fn random_token(bytes: usize) -> Result<String, OAuthError> {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).map_err(|e| OAuthError {
+        kind: OAuthErrorKind::Service,
+        message: format!("no secure randomness for PKCE: {e}"),
+        code: None,
+        input: None,
+    })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}
+
 /// Builds the authorization URL: PKCE S256, a random state, and `resource` (v1) or `scope`
 /// (v2) as the Authorize URL's version understands.
 pub fn authorize(config: &OAuthConfig, redirect_uri: &str) -> Result<Authorization, OAuthError> {
     let client = config.client(Some(redirect_uri))?;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let verifier = PkceCodeVerifier::new(random_token(32)?);
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+    let state = CsrfToken::new(random_token(16)?);
     let mut request = client
-        .authorize_url(CsrfToken::new_random)
+        .authorize_url(move || state)
         .set_pkce_challenge(challenge);
     match config.authorize_version() {
         EndpointVersion::V1 => request = request.add_extra_param("resource", POWER_BI_RESOURCE),
@@ -414,9 +443,11 @@ pub fn http_client<T: Transport>(
             .borrow_mut()
             .send(&request, Some(TOKEN_TIMEOUT))
             .map_err(|e| HttpFailure(e.message))?;
+        // oauth2 reads only the Content-Type of a token answer; the named constant keeps
+        // header-name parsing out of the component.
         let mut builder = oauth2::http::Response::builder().status(response.status);
-        for (name, value) in &response.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+        if let Some(content_type) = response.header("content-type") {
+            builder = builder.header(oauth2::http::header::CONTENT_TYPE, content_type);
         }
         builder
             .body(response.body)
@@ -589,6 +620,29 @@ mod tests {
         assert_eq!(get("client_id"), Some("client-1"));
         assert!(!a.url.contains(SECRET));
         assert!(!a.url.contains(&a.code_verifier));
+        assert_eq!(a.code_verifier.len(), 43, "RFC 7636 length");
+        let expected = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+            a.code_verifier.clone(),
+        ));
+        assert_eq!(get("code_challenge"), Some(expected.as_str()));
+        let again = authorize(&c, "http://localhost:8400/callback").unwrap();
+        assert_ne!(
+            again.code_verifier, a.code_verifier,
+            "a fresh verifier each time"
+        );
+        assert_ne!(again.state, a.state);
+        assert_eq!(a.code_verifier.len(), 43, "RFC 7636 length");
+        let challenge = get("code_challenge").unwrap();
+        let expected = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+            a.code_verifier.clone(),
+        ));
+        assert_eq!(challenge, expected.as_str());
+        let again = authorize(&c, "http://localhost:8400/callback").unwrap();
+        assert_ne!(
+            again.code_verifier, a.code_verifier,
+            "a fresh verifier each time"
+        );
+        assert_ne!(again.state, a.state);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! component applies Page Offset, then Top, to the list it received. Sending `$skip` or
 //! `$skipToken` there would be ignored by the API and page nothing.
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::definition::Action;
 use crate::error::ActionError;
@@ -54,22 +55,76 @@ fn bounded(action: &Action, key: &str, value: i64) -> Result<u64, ActionError> {
     Ok(value as u64)
 }
 
-/// Reads a list answer (`{"@odata.context"?, "value": [...]}`), applies the page to `value`
-/// and keeps the rest of the envelope as the API gave it.
-pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
-    let mut envelope: serde_json::Map<String, Value> = serde_json::from_slice(&response.body)
-        .map_err(|_| ActionError::unexpected_body(response, "a body that is not a JSON object"))?;
-    let Some(Value::Array(list)) = envelope.get_mut("value") else {
-        return Err(ActionError::unexpected_body(response, "no \"value\" list"));
-    };
-    let offset = usize::try_from(page.offset)
-        .unwrap_or(usize::MAX)
-        .min(list.len());
-    list.drain(..offset);
-    if let Some(top) = page.top {
-        list.truncate(usize::try_from(top).unwrap_or(usize::MAX));
+/// The members of a JSON object in their order, values left as raw JSON text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut members = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
     }
-    Ok(Output::json(&envelope))
+}
+
+/// Reads a list answer (`{"@odata.context"?, "value": [...]}`), applies the page to `value`
+/// and keeps the rest of the envelope as the API gave it. Entries are copied as the raw text
+/// they came as: nothing is re-serialized, so numbers and strings arrive exactly as sent.
+pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
+    let not_object = || ActionError::unexpected_body(response, "a body that is not a JSON object");
+    let text = std::str::from_utf8(&response.body).map_err(|_| not_object())?;
+    let Members(members) = serde_json::from_str(text).map_err(|_| not_object())?;
+    let mut data = String::with_capacity(text.len());
+    data.push('{');
+    let mut found = false;
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        data.push_str(&serde_json::to_string(key).expect("a string serializes"));
+        data.push(':');
+        if key != "value" {
+            data.push_str(value.get());
+            continue;
+        }
+        let list: Vec<&RawValue> = serde_json::from_str(value.get()).map_err(|_| {
+            ActionError::unexpected_body(response, "a \"value\" that is not a list")
+        })?;
+        let offset = usize::try_from(page.offset)
+            .unwrap_or(usize::MAX)
+            .min(list.len());
+        let top = page
+            .top
+            .map_or(usize::MAX, |t| usize::try_from(t).unwrap_or(usize::MAX));
+        data.push('[');
+        for (j, item) in list[offset..].iter().take(top).enumerate() {
+            if j > 0 {
+                data.push(',');
+            }
+            data.push_str(item.get());
+        }
+        data.push(']');
+        found = true;
+    }
+    data.push('}');
+    if !found {
+        return Err(ActionError::unexpected_body(response, "no \"value\" list"));
+    }
+    Ok(Output { data, http: None })
 }
 
 #[cfg(test)]
@@ -134,6 +189,21 @@ mod tests {
                 top: Some(1000),
                 offset: 5
             }
+        );
+    }
+
+    #[test]
+    fn entries_stay_as_sent() {
+        let r = Response {
+            status: 200,
+            headers: vec![],
+            body: br#"{"value":[{"n":1.50,"big":12345678901234567890}],"@odata.context":"c"}"#
+                .to_vec(),
+        };
+        let out = apply(Page::default(), &r).unwrap();
+        assert_eq!(
+            out.data,
+            r#"{"value":[{"n":1.50,"big":12345678901234567890}],"@odata.context":"c"}"#
         );
     }
 

@@ -102,17 +102,26 @@ pub fn dataset_id(value: &str) -> Result<&str, ActionError> {
     Ok(id)
 }
 
-/// The body of a JSON answer, as JSON text: `null` for an empty body.
+/// The body of a JSON answer, as JSON text: `null` for an empty body. The text is checked to
+/// be JSON and handed on as it came, not re-serialized.
 pub fn json_body(response: &Response) -> Result<Output, ActionError> {
-    if response.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Output {
-            data: "null".into(),
-            http: None,
-        });
+    match json_text(&response.body) {
+        Some(data) => Ok(Output { data, http: None }),
+        None => Err(ActionError::unexpected_body(
+            response,
+            "a body that is not JSON",
+        )),
     }
-    let value: serde_json::Value = serde_json::from_slice(&response.body)
-        .map_err(|_| ActionError::unexpected_body(response, "a body that is not JSON"))?;
-    Ok(Output::json(&value))
+}
+
+/// The body as JSON text if it is JSON (`null` when empty), trimmed.
+pub fn json_text(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    if text.is_empty() {
+        return Some("null".into());
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    Some(text.to_string())
 }
 
 /// A list the API gives whole: `GET` it, then apply Page Offset and Top locally.

@@ -418,13 +418,10 @@ impl RawRequest {
     fn output(&self, response: Response) -> Result<Output, ActionError> {
         let content_type = response.header("content-type").map(str::to_string);
         let (data, body) = match self.response_type {
-            ResponseType::Json if response.body.iter().all(u8::is_ascii_whitespace) => {
-                ("null".to_string(), None)
-            }
-            ResponseType::Json => match serde_json::from_slice::<serde_json::Value>(&response.body)
-            {
-                Ok(value) => (value.to_string(), None),
-                Err(_) => (
+            // JSON handed on as it came; an answer that is not JSON, as a string.
+            ResponseType::Json => match super::json_text(&response.body) {
+                Some(text) => (text, None),
+                None => (
                     json!(String::from_utf8_lossy(&response.body)).to_string(),
                     None,
                 ),
