@@ -15,7 +15,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         "[ -~]{0,12}".prop_map(Value::String),
         prop_oneof![
             Just("[{\"a\":1}]"),
@@ -43,14 +45,25 @@ fn typed_value(input: &pbi_host::InputDefinition) -> BoxedStrategy<Value> {
     match input.input_type {
         Boolean => any::<bool>().prop_map(Value::Bool).boxed(),
         Integer => {
-            let (low, high) = (input.minimum.unwrap_or(-1_000_000), input.maximum.unwrap_or(1_000_000));
+            let (low, high) = (
+                input.minimum.unwrap_or(-1_000_000),
+                input.maximum.unwrap_or(1_000_000),
+            );
             (low..=high).prop_map(Value::from).boxed()
         }
-        Picklist => prop::sample::select(input.choices.iter().map(|c| c.value.clone()).collect::<Vec<_>>())
-            .prop_map(Value::String)
-            .boxed(),
+        Picklist => prop::sample::select(
+            input
+                .choices
+                .iter()
+                .map(|c| c.value.clone())
+                .collect::<Vec<_>>(),
+        )
+        .prop_map(Value::String)
+        .boxed(),
         KeyValueList | FileList => prop::collection::vec(("[ -~]{1,8}", "[ -~]{0,12}"), 0..3)
-            .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+            .prop_map(|kv| {
+                Value::Object(kv.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+            })
             .boxed(),
         String | Password | Code => prop_oneof![
             json_value().prop_map(|v| Value::String(v.to_string())),
@@ -86,12 +99,19 @@ fn typed_but_arbitrary_inputs_reach_the_component_and_never_trap() -> Result<()>
                 let invocation = h
                     .connector
                     .invoke(&action.key, &h.connection(), &inputs)
-                    .map_err(|e| TestCaseError::fail(format!("{} with {inputs}: {e}", action.key)))?;
-                h.assert_no_secret(&invocation).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    .map_err(|e| {
+                        TestCaseError::fail(format!("{} with {inputs}: {e}", action.key))
+                    })?;
+                h.assert_no_secret(&invocation)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 // The host's own checks answer without the guest and without logs of it; an
                 // answer with requests, or one that is not invalid-input, came from the guest.
                 let from_guest = !invocation.requests.is_empty()
-                    || invocation.result.as_ref().map(|_| true).unwrap_or_else(|e| e.kind != "invalid-input");
+                    || invocation
+                        .result
+                        .as_ref()
+                        .map(|_| true)
+                        .unwrap_or_else(|e| e.kind != "invalid-input");
                 let (r, t) = counts.get();
                 counts.set((r + usize::from(from_guest), t + 1));
                 Ok(())
@@ -101,7 +121,10 @@ fn typed_but_arbitrary_inputs_reach_the_component_and_never_trap() -> Result<()>
         reached += r;
         total += t;
     }
-    anyhow::ensure!(reached * 5 >= total, "only {reached} of {total} cases reached the component");
+    anyhow::ensure!(
+        reached * 5 >= total,
+        "only {reached} of {total} cases reached the component"
+    );
     Ok(())
 }
 
@@ -123,10 +146,14 @@ fn arbitrary_inputs_never_trap() -> Result<()> {
             .run(&inputs, |inputs| {
                 match h.connector.invoke(&action.key, &h.connection(), &inputs) {
                     Ok(invocation) => {
-                        h.assert_no_secret(&invocation).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        h.assert_no_secret(&invocation)
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?;
                         Ok(())
                     }
-                    Err(e) => Err(TestCaseError::fail(format!("{} with {inputs}: {e}", action.key))),
+                    Err(e) => Err(TestCaseError::fail(format!(
+                        "{} with {inputs}: {e}",
+                        action.key
+                    ))),
                 }
             })
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -37,37 +37,79 @@ fn no_secret_in_anything_captured() -> Result<()> {
     let connection = h.connection();
     let id = h.create_dataset("T", sales_columns())?;
     let mut texts = Vec::new();
-    let mut run = |action: &str, inputs: Value| texts.push(captured(&h, &connection, action, inputs));
+    let mut run =
+        |action: &str, inputs: Value| texts.push(captured(&h, &connection, action, inputs));
 
     // Every action, successfully, with Raw Request's debug log on.
-    run("create-dataset", json!({"dataset-name": "S", "table-name": "T", "columns": sales_columns()}));
-    run("create-rows", json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(3)}));
+    run(
+        "create-dataset",
+        json!({"dataset-name": "S", "table-name": "T", "columns": sales_columns()}),
+    );
+    run(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(3)}),
+    );
     run("list-tables", json!({"dataset-id": id}));
     run("list-datasets", json!({}));
     run("list-groups", json!({}));
     run("list-reports", json!({}));
-    run("update-table", json!({"dataset-id": id, "table-name": "T", "columns": sales_columns()}));
+    run(
+        "update-table",
+        json!({"dataset-id": id, "table-name": "T", "columns": sales_columns()}),
+    );
     run("delete-rows", json!({"dataset-id": id, "table-name": "T"}));
-    run("raw-request", json!({"url": "/datasets", "method": "GET", "debug-request": true}));
+    run(
+        "raw-request",
+        json!({"url": "/datasets", "method": "GET", "debug-request": true}),
+    );
     // Bad input, not found, and an echo of both secrets in error bodies.
-    run("create-rows", json!({"dataset-id": id, "table-name": "T", "rows": "nope"}));
-    run("list-tables", json!({"dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229"}));
+    run(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "T", "rows": "nope"}),
+    );
+    run(
+        "list-tables",
+        json!({"dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229"}),
+    );
     let echo = format!("Bearer {token} rejected; client_secret={CLIENT_SECRET}");
-    h.service.inject(Fault::status(500, echo.clone()).with_content_type("text/plain").on_path("/reports").times(10));
+    h.service.inject(
+        Fault::status(500, echo.clone())
+            .with_content_type("text/plain")
+            .on_path("/reports")
+            .times(10),
+    );
     run("list-reports", json!({}));
     h.service.inject(
-        Fault::status(400, json!({"error": {"code": "BadRequest", "message": echo}}).to_string())
-            .on_path("/rows")
+        Fault::status(
+            400,
+            json!({"error": {"code": "BadRequest", "message": echo}}).to_string(),
+        )
+        .on_path("/rows")
+        .times(1),
+    );
+    run(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(2)}),
+    );
+    h.service
+        .inject(Fault::status(500, echo).on_path("/imports").times(1));
+    run(
+        "raw-request",
+        json!({"url": "/imports", "method": "GET", "debug-request": true}),
+    );
+    // Throttled for long, slower than the Timeout, and an expired token.
+    h.service
+        .inject(Fault::throttled(3600).on_path("/groups").times(1));
+    run("list-groups", json!({}));
+    h.service.inject(
+        Fault::delay(Duration::from_secs(2))
+            .on_path("/datasets")
             .times(1),
     );
-    run("create-rows", json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(2)}));
-    h.service.inject(Fault::status(500, echo).on_path("/imports").times(1));
-    run("raw-request", json!({"url": "/imports", "method": "GET", "debug-request": true}));
-    // Throttled for long, slower than the Timeout, and an expired token.
-    h.service.inject(Fault::throttled(3600).on_path("/groups").times(1));
-    run("list-groups", json!({}));
-    h.service.inject(Fault::delay(Duration::from_secs(2)).on_path("/datasets").times(1));
-    run("raw-request", json!({"url": "/datasets", "method": "GET", "timeout": 200, "debug-request": true}));
+    run(
+        "raw-request",
+        json!({"url": "/datasets", "method": "GET", "timeout": 200, "debug-request": true}),
+    );
     h.service.expire_token(&token);
     run("list-datasets", json!({}));
     // A token the service never issued.
@@ -85,18 +127,34 @@ fn no_secret_in_anything_captured() -> Result<()> {
         ..HostConfig::default()
     })
     .context("loading the component")?;
-    let denied = closed.invoke("list-datasets", &connection, &json!({})).context("denied call")?;
-    ensure!(denied.result.as_ref().err().map(|e| e.kind.as_str()) == Some("transport"), "{denied:?}");
+    let denied = closed
+        .invoke("list-datasets", &connection, &json!({}))
+        .context("denied call")?;
+    ensure!(
+        denied.result.as_ref().err().map(|e| e.kind.as_str()) == Some("transport"),
+        "{denied:?}"
+    );
     texts.push(format!("{denied:?}"));
 
     // What the service saw, too.
     for r in h.service.requests() {
-        texts.push(format!("{:?} {}", r.headers, String::from_utf8_lossy(&r.body)));
+        texts.push(format!(
+            "{:?} {}",
+            r.headers,
+            String::from_utf8_lossy(&r.body)
+        ));
     }
     let all = texts.join("\n");
     for secret in [token.as_str(), CLIENT_SECRET, "bogus-token-0123456789"] {
-        ensure!(!all.contains(secret), "a secret leaked: {}", &all[all.find(secret).unwrap_or(0).saturating_sub(200)..]);
+        ensure!(
+            !all.contains(secret),
+            "a secret leaked: {}",
+            &all[all.find(secret).unwrap_or(0).saturating_sub(200)..]
+        );
     }
-    ensure!(all.contains("[redacted]"), "redaction markers are there, so the scan saw the right text");
+    ensure!(
+        all.contains("[redacted]"),
+        "redaction markers are there, so the scan saw the right text"
+    );
     Ok(())
 }
