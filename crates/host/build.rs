@@ -4,6 +4,11 @@
 //! The path of the built `.wasm` is exported as the compile-time variable
 //! `PBI_COMPONENT_WASM`. Set `PBI_HOST_PREBUILT_COMPONENT=/path/to/component.wasm` to skip the
 //! build and bundle that file instead (useful while the component does not compile).
+//!
+//! It also builds `crates/misbehave`, a small component that misbehaves on purpose for the
+//! containment tests, and exports its path as `PBI_MISBEHAVE_WASM`
+//! (`PBI_HOST_PREBUILT_MISBEHAVE` skips that build the same way). It shares the component's
+//! target directory and profile, so the wasm dependencies both use are compiled once.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -13,20 +18,15 @@ use std::process::{Command, Stdio};
 const COMPONENT_PACKAGE: &str = "powerbi-connector";
 /// The file cargo writes for that package (its name with `_`).
 const COMPONENT_FILE: &str = "powerbi_connector.wasm";
+/// The misbehaving test component's package and file.
+const MISBEHAVE_PACKAGE: &str = "misbehave";
+const MISBEHAVE_FILE: &str = "misbehave.wasm";
 /// The size-optimised profile defined in the workspace's Cargo.toml.
 const PROFILE: &str = "component";
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=PBI_HOST_PREBUILT_COMPONENT");
-
-    if let Some(prebuilt) = env::var_os("PBI_HOST_PREBUILT_COMPONENT").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(prebuilt);
-        println!("cargo:rerun-if-changed={}", path.display());
-        export(&path);
-        return;
-    }
 
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let workspace = manifest_dir
@@ -34,13 +34,43 @@ fn main() {
         .and_then(Path::parent)
         .expect("crates/host lives two levels below the workspace root")
         .to_path_buf();
-    for watched in ["src", "wit", "Cargo.toml"] {
-        println!(
-            "cargo:rerun-if-changed={}",
-            workspace.join(watched).display()
-        );
-    }
 
+    let component = prebuilt("PBI_HOST_PREBUILT_COMPONENT").unwrap_or_else(|| {
+        for watched in ["src", "wit", "Cargo.toml"] {
+            println!(
+                "cargo:rerun-if-changed={}",
+                workspace.join(watched).display()
+            );
+        }
+        build(&workspace, COMPONENT_PACKAGE, COMPONENT_FILE)
+    });
+    export("PBI_COMPONENT_WASM", &component);
+
+    // Built after the connector, one at a time: a single `cargo build -p a -p b` would unify
+    // their dependencies' features and could change (and rebuild) the connector itself.
+    let misbehave = prebuilt("PBI_HOST_PREBUILT_MISBEHAVE").unwrap_or_else(|| {
+        for watched in ["crates/misbehave", "wit", "Cargo.toml"] {
+            println!(
+                "cargo:rerun-if-changed={}",
+                workspace.join(watched).display()
+            );
+        }
+        build(&workspace, MISBEHAVE_PACKAGE, MISBEHAVE_FILE)
+    });
+    export("PBI_MISBEHAVE_WASM", &misbehave);
+}
+
+/// The file the environment variable `var` names, if it is set: bundled instead of a build.
+fn prebuilt(var: &str) -> Option<PathBuf> {
+    println!("cargo:rerun-if-env-changed={var}");
+    let path = PathBuf::from(env::var_os(var).filter(|p| !p.is_empty())?);
+    println!("cargo:rerun-if-changed={}", path.display());
+    Some(path)
+}
+
+/// Builds `package` for wasm32-wasip2 with the component profile; returns the path of its
+/// `.wasm` (`file`).
+fn build(workspace: &Path, package: &str, file: &str) -> PathBuf {
     ensure_target_installed();
 
     // Its own target directory: the outer cargo holds the lock on `target/`, so sharing it
@@ -49,8 +79,8 @@ fn main() {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
-        .current_dir(&workspace)
-        .args(["build", "-p", COMPONENT_PACKAGE, "--target", TARGET])
+        .current_dir(workspace)
+        .args(["build", "-p", package, "--target", TARGET])
         .args(["--profile", PROFILE])
         .env("CARGO_TARGET_DIR", &target_dir)
         // The outer build's flags and wrappers (clippy-driver, coverage, sanitizers) are for
@@ -71,30 +101,30 @@ fn main() {
     let output = match command.output() {
         Ok(output) => output,
         Err(error) => fail(&format!(
-            "could not run cargo to build the component: {error}"
+            "could not run cargo to build the component {package}: {error}"
         )),
     };
     if !output.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
         fail(&format!(
-            "building the component ({COMPONENT_PACKAGE} for {TARGET}) failed with {}",
+            "building the component ({package} for {TARGET}) failed with {}",
             output.status
         ));
     }
 
-    let wasm = target_dir.join(TARGET).join(PROFILE).join(COMPONENT_FILE);
+    let wasm = target_dir.join(TARGET).join(PROFILE).join(file);
     if !wasm.is_file() {
         fail(&format!(
             "the component build succeeded but {} is missing",
             wasm.display()
         ));
     }
-    export(&wasm);
+    wasm
 }
 
-/// Tells rustc where the component is.
-fn export(path: &Path) {
-    println!("cargo:rustc-env=PBI_COMPONENT_WASM={}", path.display());
+/// Tells rustc where a component is, as the compile-time variable `var`.
+fn export(var: &str, path: &Path) {
+    println!("cargo:rustc-env={var}={}", path.display());
 }
 
 /// Adds the wasm32-wasip2 target when rustup lacks it: a `rust-toolchain.toml` listing it

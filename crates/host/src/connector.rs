@@ -2,6 +2,10 @@
 //! component API: any component exporting the definition and actions interfaces works.
 
 use crate::connection::SECRET_KEYS;
+use crate::containment::{
+    CallBudget, EpochTicker, GuestLimits, HasBudget, cap_clock_waits, deadline_callback,
+    failure_message, ticks_until_check,
+};
 use crate::definition::{ActionDefinition, ComponentDefinition};
 use crate::egress::{EgressPolicy, SeenRequest, scrub};
 use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
@@ -12,12 +16,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use url::Url;
 use wasmtime::component::{
     Component, ComponentExportIndex, InstancePre, Linker, ResourceTable, Type, Val,
     types::ComponentItem,
 };
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -35,10 +40,39 @@ pub const DESCRIBE_FUNCTION: &str = "describe";
 pub const CONNECTION_PARAM: &str = "connection";
 
 /// How the host runs a component.
+///
+/// Every limit ends only the invocation that reached it, with [`HostError::Call`] saying
+/// which limit it was; the next invocation runs in a fresh instance as usual.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
-    /// The most linear memory one invocation may use, in bytes (default 256 MiB).
+    /// The most linear memory one invocation may use, in bytes (default 256 MiB), per
+    /// memory. Growing past it (or instantiating a larger one) traps: "the component
+    /// exceeded its memory limit of …".
     pub memory_limit_bytes: usize,
+    /// The longest one invocation (instantiation and call, including the guest's waits for
+    /// HTTP answers and its sleeps) may take, wall-clock (default 5 minutes). Past it the
+    /// guest is stopped: "the component ran longer than the … call limit". HTTP timeouts the
+    /// guest asks for are cut to what is left of it. Budgets over a year count as a year.
+    ///
+    /// Five minutes because the Power BI component may itself wait up to 60 s for one
+    /// `Retry-After` and up to 30 s per backoff, and a debug build pushes 25,000 rows well
+    /// within it; an engine with shorter steps should lower it.
+    pub call_timeout: Duration,
+    /// The largest HTTP answer body the guest may read, in bytes (default 64 MiB). Reading
+    /// past it, or reading an answer whose `Content-Length` is larger, fails in the guest's
+    /// body stream with "HTTP response body size exceeds limit: N bytes" (wasmtime 48 hands
+    /// body-stream errors to the guest as text: `http-error-code` gives none for them).
+    pub max_response_bytes: u64,
+    /// The most elements one table may grow to (default 100,000). Growing past it traps.
+    pub max_table_elements: usize,
+    /// The most core instances one invocation may create (default 100). A component
+    /// creates a fixed number of them, so this refuses only unusually large components.
+    pub max_instances: usize,
+    /// The most tables one invocation may create (default 100).
+    pub max_tables: usize,
+    /// The most linear memories one invocation may create (default 10): each may use up to
+    /// `memory_limit_bytes`.
+    pub max_memories: usize,
     /// The most the guest may write to stdout and stderr together, in bytes (default 1 MiB);
     /// a write past it fails in the guest.
     pub log_capacity_bytes: usize,
@@ -55,6 +89,12 @@ impl Default for HostConfig {
     fn default() -> Self {
         Self {
             memory_limit_bytes: 256 * 1024 * 1024,
+            call_timeout: Duration::from_secs(5 * 60),
+            max_response_bytes: 64 * 1024 * 1024,
+            max_table_elements: 100_000,
+            max_instances: 100,
+            max_tables: 100,
+            max_memories: 10,
             log_capacity_bytes: 1024 * 1024,
             allow_hosts: None,
             redirects: Vec::new(),
@@ -103,7 +143,9 @@ pub enum HostError {
     Call {
         /// The function called.
         function: String,
-        /// What wasmtime reported.
+        /// The limit reached ("the component ran longer than the 2 s call limit", "the
+        /// component exceeded its memory limit of 16 MiB (…)"), or what wasmtime reported
+        /// (a trap with its wasm backtrace).
         message: String,
         /// What the guest wrote to stdout and stderr before it failed.
         logs: String,
@@ -126,7 +168,14 @@ struct HostState {
     http: WasiHttpCtx,
     table: ResourceTable,
     egress: EgressPolicy,
-    limits: StoreLimits,
+    limits: GuestLimits,
+    budget: CallBudget,
+}
+
+impl HasBudget for HostState {
+    fn budget(&mut self) -> &mut CallBudget {
+        &mut self.budget
+    }
 }
 
 impl WasiView for HostState {
@@ -189,7 +238,7 @@ impl Connector {
     /// Compiles the component at `path`, links WASI and wasi:http, and reads its definition.
     pub fn load(path: impl AsRef<Path>, config: HostConfig) -> Result<Self, HostError> {
         let path = path.as_ref();
-        let engine = Engine::default();
+        let engine = engine()?;
         let component = Component::from_file(&engine, path).map_err(|e| HostError::Load {
             path: path.to_path_buf(),
             message: format!("{e:#}"),
@@ -199,7 +248,7 @@ impl Connector {
 
     /// Like [`Connector::load`], from the component's bytes.
     pub fn from_bytes(bytes: &[u8], config: HostConfig) -> Result<Self, HostError> {
-        let engine = Engine::default();
+        let engine = engine()?;
         let component = Component::new(&engine, bytes).map_err(|e| HostError::Load {
             path: PathBuf::from("<bytes>"),
             message: format!("{e:#}"),
@@ -217,6 +266,7 @@ impl Connector {
             .map_err(|e| HostError::Setup(format!("{e:#}")))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
             .map_err(|e| HostError::Setup(format!("{e:#}")))?;
+        cap_clock_waits(&mut linker).map_err(|e| HostError::Setup(format!("{e:#}")))?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| HostError::Setup(format!("{e:#}")))?;
@@ -237,10 +287,13 @@ impl Connector {
             Err(_) => BTreeMap::new(),
         };
 
+        let ticker = EpochTicker::start(&engine)
+            .map_err(|e| HostError::Setup(format!("cannot start the epoch ticker: {e}")))?;
         let runner = Runner {
             engine,
             pre,
             config,
+            _ticker: ticker,
         };
         // describe needs no network: the default policy allows no host.
         let (result, _logs, _requests) =
@@ -537,11 +590,22 @@ impl Connector {
     }
 }
 
+/// The engine every component is compiled with: epoch interruption on, so that the call
+/// deadline can stop guest code (a few percent slower than without).
+fn engine() -> Result<Engine, HostError> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    Engine::new(&config).map_err(|e| HostError::Setup(format!("{e:#}")))
+}
+
 /// The compiled component, linked, ready to instantiate.
 struct Runner {
     engine: Engine,
     pre: InstancePre<HostState>,
     config: HostConfig,
+    /// Advances the engine's epoch while the runner lives; dropping it stops and joins the
+    /// thread.
+    _ticker: EpochTicker,
 }
 
 impl Runner {
@@ -552,8 +616,12 @@ impl Runner {
         index: &ComponentExportIndex,
         function: &str,
         params: &[Val],
-        egress: EgressPolicy,
+        mut egress: EgressPolicy,
     ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
+        // The budget covers everything from here: instantiation, the call, its host waits.
+        let budget = CallBudget::starting_now(self.config.call_timeout);
+        egress.deadline = Some(budget.deadline);
+        egress.max_response_bytes = Some(self.config.max_response_bytes);
         let output = MemoryOutputPipe::new(self.config.log_capacity_bytes);
         // No env, args, preopens or sockets: the guest's only way out is wasi:http, through
         // the egress policy.
@@ -571,12 +639,19 @@ impl Runner {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             egress,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.config.memory_limit_bytes)
-                .build(),
+            limits: GuestLimits {
+                memory_bytes: self.config.memory_limit_bytes,
+                table_elements: self.config.max_table_elements,
+                instances: self.config.max_instances,
+                tables: self.config.max_tables,
+                memories: self.config.max_memories,
+            },
+            budget,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(ticks_until_check(self.config.call_timeout));
+        store.epoch_deadline_callback(deadline_callback);
 
         let outcome = (|| {
             let instance = self.pre.instantiate(&mut store)?;
@@ -601,7 +676,7 @@ impl Runner {
             }),
             Err(error) => Err(HostError::Call {
                 function: function.to_string(),
-                message: scrub(&format!("{error:#}"), &secrets),
+                message: scrub(&failure_message(&error, self.config.call_timeout), &secrets),
                 logs,
                 requests,
             }),
@@ -807,5 +882,30 @@ fn action_result(
             }))
         }
         _ => Err(unexpected("a result without a payload".to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The misbehaving test component (`crates/misbehave`), built by the build script.
+    const MISBEHAVE: &str = env!("PBI_MISBEHAVE_WASM");
+
+    #[test]
+    fn the_epoch_ticker_stops_when_the_connector_is_dropped() -> anyhow::Result<()> {
+        let connector = Connector::load(MISBEHAVE, HostConfig::default())?;
+        let alive = connector.runner._ticker.alive();
+        assert!(
+            alive.upgrade().is_some(),
+            "the ticker runs while the connector lives"
+        );
+        drop(connector);
+        // Dropping joins the thread: it has finished by now.
+        assert!(
+            alive.upgrade().is_none(),
+            "the ticker thread outlived its connector"
+        );
+        Ok(())
     }
 }

@@ -1,11 +1,18 @@
 //! Outgoing HTTP from the guest: an allow-list of hosts, optional redirects of whole hosts to
 //! other base URLs (a local emulator), and a log of every request the guest tried to send.
+//! Within an invocation every exchange also ends by the call's deadline and every answer
+//! body is capped.
 
-use http::header::{AUTHORIZATION, HOST, HeaderValue};
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
+use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use serde::Serialize;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 use url::Url;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -44,6 +51,10 @@ pub struct EgressPolicy {
     pub log: Arc<Mutex<Vec<SeenRequest>>>,
     /// Strings scrubbed from logged URLs and header values (the connection's secrets).
     pub(crate) secrets: Vec<String>,
+    /// When the invocation must have ended: no exchange outlives it (none by default).
+    pub(crate) deadline: Option<Instant>,
+    /// The largest answer body the guest may read (no cap by default).
+    pub(crate) max_response_bytes: Option<u64>,
 }
 
 impl EgressPolicy {
@@ -54,6 +65,8 @@ impl EgressPolicy {
             redirects,
             log: Arc::default(),
             secrets: Vec::new(),
+            deadline: None,
+            max_response_bytes: None,
         }
     }
 
@@ -94,6 +107,8 @@ impl std::fmt::Debug for EgressPolicy {
             .field("redirects", &self.redirects)
             .field("log", &lock(&self.log).len())
             .field("secrets", &format_args!("{REDACTED}"))
+            .field("deadline", &self.deadline)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -138,6 +153,84 @@ fn redirected_uri(original: &Uri, to: &Url) -> Option<Uri> {
         .path_and_query(format!("{prefix}{rest}"))
         .build()
         .ok()
+}
+
+/// The guest's timeouts, each cut to `left` (what remains of the call's budget); a timeout
+/// the guest did not set becomes `left`. Without a budget they are left as the guest set them.
+fn bounded_options(
+    requested: Option<RequestOptions>,
+    left: Option<Duration>,
+) -> Option<RequestOptions> {
+    let Some(left) = left else {
+        return requested;
+    };
+    let requested = requested.unwrap_or_default();
+    let cap = |timeout: Option<Duration>| Some(timeout.map_or(left, |t| t.min(left)));
+    Some(RequestOptions {
+        connect_timeout: cap(requested.connect_timeout),
+        first_byte_timeout: cap(requested.first_byte_timeout),
+        between_bytes_timeout: cap(requested.between_bytes_timeout),
+    })
+}
+
+/// An answer body that fails once more than `cap` bytes have come (or at once when its
+/// `Content-Length` says it will), or once the call's deadline has passed: a server that
+/// trickles bytes cannot hold the guest past it, however short its pauses.
+struct CappedBody {
+    inner: WasiBody,
+    read: u64,
+    cap: Option<u64>,
+    /// Whether the answer's `Content-Length` is over the cap.
+    declared_over: bool,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set after the first error: nothing more is read.
+    failed: bool,
+}
+
+impl Body for CappedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        if this.failed {
+            return Poll::Ready(None);
+        }
+        let over = |this: &mut Self| {
+            this.failed = true;
+            Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(this.cap))))
+        };
+        if this.declared_over {
+            return over(this);
+        }
+        if let Some(deadline) = this.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            this.failed = true;
+            return Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)));
+        }
+        let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        if let Some(Ok(frame)) = &frame
+            && let Some(data) = frame.data_ref()
+        {
+            this.read = this.read.saturating_add(data.len() as u64);
+            if this.cap.is_some_and(|cap| this.read > cap) {
+                return over(this);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        !self.failed && !self.declared_over && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 type ResponseFuture = Box<
@@ -203,12 +296,53 @@ impl WasiHttpHooks for EgressPolicy {
         }
         self.record(seen);
 
+        let deadline = self.deadline;
+        let cap = self.max_response_bytes;
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let options = bounded_options(options, left);
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-            ))
+            // Timers are made here, inside the runtime that drives the exchange.
+            let deadline = deadline.map(tokio::time::Instant::from_std);
+            let send = wasmtime_wasi_http::default_send_request(request, options);
+            // Connecting and the first byte each have the remaining budget as a timeout; the
+            // deadline bounds them together.
+            let (response, io) = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, send)
+                    .await
+                    .map_err(|_| HttpError::ConnectionReadTimeout)??,
+                None => send.await?,
+            };
+            // A declared length over the cap fails at the first read, before any byte.
+            let declared_over = match (cap, response.headers().get(CONTENT_LENGTH)) {
+                (Some(cap), Some(length)) => length
+                    .to_str()
+                    .ok()
+                    .and_then(|l| l.trim().parse::<u64>().ok())
+                    .is_some_and(|length| length > cap),
+                _ => false,
+            };
+            let response = response.map(|body| {
+                CappedBody {
+                    inner: body.boxed_unsync(),
+                    read: 0,
+                    cap,
+                    declared_over,
+                    deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+                    failed: false,
+                }
+                .boxed_unsync()
+            });
+            // The connection's own driver (it also streams the request body): past the
+            // deadline it is dropped, which fails a guest still writing a body nobody reads.
+            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = match deadline {
+                Some(deadline) => Box::new(async move {
+                    tokio::time::timeout_at(deadline, io)
+                        .await
+                        .unwrap_or(Err(HttpError::ConnectionWriteTimeout))
+                }),
+                None => Box::new(io),
+            };
+            Ok((response, io))
         })
     }
 }
@@ -242,6 +376,27 @@ mod tests {
             "http://localhost:1/prefix/v1.0/myorg/datasets?$top=5"
         );
         Ok(())
+    }
+
+    #[test]
+    fn timeouts_are_cut_to_the_budget() {
+        let left = Duration::from_secs(2);
+        let none = bounded_options(None, Some(left)).expect("options");
+        assert_eq!(none.connect_timeout, Some(left));
+        assert_eq!(none.first_byte_timeout, Some(left));
+        assert_eq!(none.between_bytes_timeout, Some(left));
+        let asked = RequestOptions {
+            connect_timeout: Some(Duration::from_millis(100)),
+            first_byte_timeout: Some(Duration::from_secs(3_600)),
+            between_bytes_timeout: None,
+        };
+        let cut = bounded_options(Some(asked), Some(left)).expect("options");
+        assert_eq!(cut.connect_timeout, Some(Duration::from_millis(100)));
+        assert_eq!(cut.first_byte_timeout, Some(left));
+        assert_eq!(cut.between_bytes_timeout, Some(left));
+        // Without a budget (a policy used on its own) the guest's choice stands.
+        assert_eq!(bounded_options(Some(asked), None), Some(asked));
+        assert_eq!(bounded_options(None, None), None);
     }
 
     #[test]

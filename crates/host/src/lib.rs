@@ -8,9 +8,12 @@
 //! functions' types through wasmtime's dynamic component API.
 //!
 //! Every invocation gets a fresh instance with no environment, arguments, files or sockets;
-//! the guest's stdout and stderr are captured, its memory is limited, and its outgoing HTTP
-//! goes through an [`EgressPolicy`] that allows, redirects or denies each host and logs
-//! every request with secrets redacted.
+//! the guest's stdout and stderr are captured, its outgoing HTTP goes through an
+//! [`EgressPolicy`] that allows, redirects or denies each host and logs every request with
+//! secrets redacted, and it is contained by the limits of [`HostConfig`]: a wall-clock budget
+//! per invocation (epoch interruption, with the guest's HTTP timeouts and sleeps cut to what
+//! is left of it), memory and table limits, and a cap on HTTP answer bodies. A limit, like a
+//! trap, fails only that invocation ([`HostError::Call`]).
 //!
 //! For OAuth 2.0 connections the host also calls the component's optional `oauth` interface
 //! ([`Connector::oauth_authorize`], [`Connector::oauth_exchange_code`],
@@ -23,6 +26,7 @@
 
 mod connection;
 mod connector;
+mod containment;
 mod definition;
 mod egress;
 mod invoke;

@@ -1,0 +1,454 @@
+//! The guest is contained: a trap, an endless loop, a memory blow-up, a huge answer, a
+//! silent or trickling server and a long sleep each end that invocation only, within its
+//! budget, with an error that names the limit; the next invocation on the same `Connector`
+//! works.
+//!
+//! The guest is `crates/misbehave`, which misbehaves on purpose (see its crate docs for which
+//! action does what). The servers are tiny loopback ones written here.
+
+use anyhow::{Context, Result, anyhow, ensure};
+use pbi_host::{Connection, Connector, HostConfig, HostError, Invocation};
+use serde_json::{Value, json};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The misbehaving component, built by the host's build script.
+const MISBEHAVE: &str = env!("PBI_MISBEHAVE_WASM");
+
+/// Slack on top of a call budget for the host's own work in a debug build on a busy
+/// two-core machine (instantiation, tearing the store down, the test's threads).
+const SLACK: Duration = Duration::from_secs(3);
+
+fn load(config: HostConfig) -> Result<Connector> {
+    Connector::load(MISBEHAVE, config).context("loading the misbehaving component")
+}
+
+/// The component with only the loopback address reachable.
+fn loopback(config: HostConfig) -> Result<Connector> {
+    load(HostConfig {
+        allow_hosts: Some(vec!["127.0.0.1".into()]),
+        ..config
+    })
+}
+
+fn invoke(connector: &Connector, action: &str, inputs: Value) -> Result<Invocation, HostError> {
+    connector.invoke(action, &Connection::default().to_json(), &inputs)
+}
+
+/// The message of the `HostError::Call` that `outcome` must be, and the guest's logs.
+fn call_error(outcome: Result<Invocation, HostError>) -> Result<(String, String)> {
+    match outcome {
+        Err(HostError::Call {
+            function,
+            message,
+            logs,
+            ..
+        }) => {
+            ensure!(!function.is_empty());
+            Ok((message, logs))
+        }
+        Err(other) => Err(anyhow!(
+            "expected a failed call, got the host error {other}"
+        )),
+        Ok(invocation) => Err(anyhow!(
+            "expected a failed call, got {:?}",
+            invocation.result
+        )),
+    }
+}
+
+/// The next call on the same connector runs normally.
+fn next_call_works(connector: &Connector) -> Result<()> {
+    let next = invoke(
+        connector,
+        "delete-rows",
+        json!({"dataset-id": "d", "table-name": "t"}),
+    )
+    .context("the call after the failure")?;
+    let output = next
+        .result
+        .map_err(|e| anyhow!("the call after the failure failed: {e:?}"))?;
+    ensure!(output.data == json!({"ok": true}), "{:?}", output.data);
+    Ok(())
+}
+
+#[test]
+fn a_trap_fails_that_call_only() -> Result<()> {
+    let connector = load(HostConfig::default())?;
+    let (message, logs) = call_error(invoke(&connector, "list-datasets", json!({})))?;
+    ensure!(
+        message.starts_with("the component trapped: wasm `unreachable` instruction executed"),
+        "{message}"
+    );
+    ensure!(logs.contains("panics on purpose"), "{logs}");
+    next_call_works(&connector)
+}
+
+#[test]
+fn an_endless_loop_ends_at_the_call_limit() -> Result<()> {
+    let budget = Duration::from_millis(500);
+    let connector = load(HostConfig {
+        call_timeout: budget,
+        ..HostConfig::default()
+    })?;
+    let start = Instant::now();
+    let (message, _) = call_error(invoke(&connector, "list-groups", json!({})))?;
+    let took = start.elapsed();
+    ensure!(
+        message == "the component ran longer than the 500 ms call limit",
+        "{message}"
+    );
+    ensure!(took >= budget, "stopped early, after {took:?}");
+    ensure!(took < budget + SLACK, "stopped only after {took:?}");
+    next_call_works(&connector)
+}
+
+#[test]
+fn a_memory_blow_up_fails_that_call_only() -> Result<()> {
+    let connector = load(HostConfig {
+        memory_limit_bytes: 16 * 1024 * 1024,
+        ..HostConfig::default()
+    })?;
+    let (message, _) = call_error(invoke(&connector, "list-reports", json!({})))?;
+    ensure!(
+        message.starts_with("the component exceeded its memory limit of 16 MiB"),
+        "{message}"
+    );
+    next_call_works(&connector)
+}
+
+#[test]
+fn a_memory_limit_below_the_initial_memory_fails_instantiation_only() -> Result<()> {
+    let mut connector = load(HostConfig::default())?;
+    connector.set_config(HostConfig {
+        memory_limit_bytes: 64 * 1024,
+        ..HostConfig::default()
+    });
+    let (message, _) = call_error(invoke(&connector, "list-reports", json!({})))?;
+    ensure!(
+        message.starts_with("the component exceeded its memory limit of 64 KiB"),
+        "{message}"
+    );
+    connector.set_config(HostConfig::default());
+    next_call_works(&connector)
+}
+
+#[test]
+fn a_table_limit_below_the_component_fails_instantiation_only() -> Result<()> {
+    let mut connector = load(HostConfig::default())?;
+    connector.set_config(HostConfig {
+        max_table_elements: 1,
+        ..HostConfig::default()
+    });
+    let inputs = json!({"dataset-id": "d", "table-name": "t"});
+    let (message, _) = call_error(invoke(&connector, "delete-rows", inputs))?;
+    ensure!(
+        message.starts_with("the component exceeded its table limit of 1 elements"),
+        "{message}"
+    );
+    connector.set_config(HostConfig::default());
+    next_call_works(&connector)
+}
+
+#[test]
+fn a_long_sleep_ends_at_the_call_limit() -> Result<()> {
+    let budget = Duration::from_secs(1);
+    let connector = load(HostConfig {
+        call_timeout: budget,
+        ..HostConfig::default()
+    })?;
+    let start = Instant::now();
+    let inputs = json!({"dataset-id": "d", "table-name": "t", "columns": "[]"});
+    let (message, _) = call_error(invoke(&connector, "update-table", inputs))?;
+    let took = start.elapsed();
+    ensure!(
+        message == "the component ran longer than the 1 s call limit",
+        "{message}"
+    );
+    ensure!(
+        took < budget + SLACK,
+        "the sleep held the call for {took:?}"
+    );
+    next_call_works(&connector)
+}
+
+/// What a loopback server does once it has read a request.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// `200` without a length, then bytes until the client goes away.
+    Endless,
+    /// `200` declaring a 10 GB body, then bytes until the client goes away.
+    DeclaredHuge,
+    /// `200` with a small body.
+    Small,
+    /// Nothing at all: the connection stays open until the client goes away.
+    Silent,
+    /// `200` without a length, then one byte every 100 ms until the client goes away.
+    Trickle,
+}
+
+/// A loopback server that answers one connection as `answer` says.
+struct Server {
+    url: String,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(answer: Answer) -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}/body", listener.local_addr()?);
+        let thread = std::thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                // The client going away ends the answer with an error: expected.
+                let _ = answer_one(stream, answer);
+            }
+        });
+        Ok(Self {
+            url,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Unblock an accept that never got its connection, then wait for the thread.
+        if let Some(address) = self
+            .url
+            .strip_prefix("http://")
+            .and_then(|r| r.split('/').next())
+        {
+            let _ = TcpStream::connect(address);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// However the host behaves, a server thread gives up after this long, so that a host that
+/// never lets go of a connection fails its test instead of hanging it.
+const GIVE_UP: Duration = Duration::from_secs(30);
+
+fn answer_one(mut stream: TcpStream, answer: Answer) -> std::io::Result<()> {
+    let start = Instant::now();
+    let give_up = || std::io::Error::new(ErrorKind::TimedOut, "the client never went away");
+    stream.set_read_timeout(Some(GIVE_UP))?;
+    stream.set_write_timeout(Some(GIVE_UP))?;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buffer[..n]);
+    }
+    let chunk = vec![b'x'; 64 * 1024];
+    match answer {
+        Answer::Endless => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")?;
+            while start.elapsed() < GIVE_UP {
+                stream.write_all(&chunk)?;
+            }
+            Err(give_up())
+        }
+        Answer::DeclaredHuge => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10000000000\r\n\r\n")?;
+            while start.elapsed() < GIVE_UP {
+                stream.write_all(&chunk)?;
+            }
+            Err(give_up())
+        }
+        Answer::Small => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")?;
+            Ok(())
+        }
+        Answer::Silent => {
+            // Reading returns 0 (or fails) once the host drops the connection.
+            while stream.read(&mut buffer)? > 0 {}
+            Ok(())
+        }
+        Answer::Trickle => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")?;
+            while start.elapsed() < GIVE_UP {
+                stream.write_all(b"x")?;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(give_up())
+        }
+    }
+}
+
+/// The guest's action error for a `list-tables` call that must fail in the guest.
+fn guest_error(outcome: Result<Invocation, HostError>) -> Result<String> {
+    let invocation = outcome.map_err(|e| anyhow!("expected the guest's own error, got {e}"))?;
+    match invocation.result {
+        Err(error) => Ok(error.message),
+        Ok(output) => Err(anyhow!(
+            "expected the guest's own error, got {:?}",
+            output.data
+        )),
+    }
+}
+
+/// How many body bytes the guest read before the failure it reports.
+fn bytes_read(message: &str) -> Result<u64> {
+    let after = message
+        .split("after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .context("no byte count in the message")?;
+    Ok(after.parse()?)
+}
+
+#[test]
+fn an_endless_answer_fails_at_the_cap() -> Result<()> {
+    let server = Server::start(Answer::Endless)?;
+    let cap = 1024 * 1024;
+    let connector = loopback(HostConfig {
+        max_response_bytes: cap,
+        ..HostConfig::default()
+    })?;
+    let message = guest_error(invoke(
+        &connector,
+        "list-tables",
+        json!({"dataset-id": server.url}),
+    ))?;
+    ensure!(
+        message.contains(&format!("size exceeds limit: {cap} bytes")),
+        "{message}"
+    );
+    let read = bytes_read(&message)?;
+    ensure!(
+        read <= cap,
+        "the guest read {read} bytes past a {cap}-byte cap"
+    );
+    drop(server);
+    next_call_works(&connector)
+}
+
+#[test]
+fn an_answer_declared_over_the_cap_fails_before_any_byte() -> Result<()> {
+    let server = Server::start(Answer::DeclaredHuge)?;
+    let cap = 1024 * 1024;
+    let connector = loopback(HostConfig {
+        max_response_bytes: cap,
+        ..HostConfig::default()
+    })?;
+    let message = guest_error(invoke(
+        &connector,
+        "list-tables",
+        json!({"dataset-id": server.url}),
+    ))?;
+    ensure!(
+        message.contains(&format!("size exceeds limit: {cap} bytes")),
+        "{message}"
+    );
+    ensure!(bytes_read(&message)? == 0, "{message}");
+    Ok(())
+}
+
+#[test]
+fn an_answer_under_the_cap_is_read_whole() -> Result<()> {
+    let server = Server::start(Answer::Small)?;
+    let connector = loopback(HostConfig {
+        max_response_bytes: 5,
+        ..HostConfig::default()
+    })?;
+    let invocation = invoke(&connector, "list-tables", json!({"dataset-id": server.url}))?;
+    let output = invocation
+        .result
+        .map_err(|e| anyhow!("a 5-byte answer under a 5-byte cap failed: {e:?}"))?;
+    ensure!(output.data == json!({"bytes": 5}), "{:?}", output.data);
+    Ok(())
+}
+
+/// Calls `list-tables` against `server` with `budget`; returns how long it took and what it
+/// ended with. `guest_timeout_ms` is the timeout the guest asks for, if any.
+fn timed(
+    server: &Server,
+    budget: Duration,
+    guest_timeout_ms: Option<i64>,
+) -> Result<(Duration, String)> {
+    let connector = loopback(HostConfig {
+        call_timeout: budget,
+        ..HostConfig::default()
+    })?;
+    let mut inputs = json!({"dataset-id": server.url});
+    if let Some(ms) = guest_timeout_ms {
+        inputs["top"] = json!(ms);
+    }
+    let start = Instant::now();
+    let outcome = invoke(&connector, "list-tables", inputs);
+    let took = start.elapsed();
+    // Either the guest saw its request time out and said so, or it was stopped at the
+    // deadline when it ran on: both end the call within the budget.
+    let ended = match outcome {
+        Ok(Invocation {
+            result: Err(error), ..
+        }) => error.message,
+        Err(HostError::Call { message, .. }) => message,
+        Ok(Invocation {
+            result: Ok(output), ..
+        }) => {
+            return Err(anyhow!("the call succeeded: {:?}", output.data));
+        }
+        Err(other) => return Err(anyhow!("unexpected host error: {other}")),
+    };
+    next_call_works(&connector)?;
+    Ok((took, ended))
+}
+
+/// Whether the call ended with a timeout: the guest's request failing with one (its error
+/// code, or the body stream's message, which wasmtime 48 passes as text only), or the host
+/// stopping the guest at its deadline.
+fn ends_by_the_deadline(ended: &str) -> bool {
+    ended.to_lowercase().contains("timeout") || ended.contains("ran longer than")
+}
+
+#[test]
+fn a_silent_server_ends_within_the_budget_when_the_guest_sets_no_timeout() -> Result<()> {
+    let server = Server::start(Answer::Silent)?;
+    let budget = Duration::from_secs(1);
+    let (took, ended) = timed(&server, budget, None)?;
+    ensure!(ends_by_the_deadline(&ended), "{ended}");
+    ensure!(took < budget + SLACK, "the call took {took:?}: {ended}");
+    Ok(())
+}
+
+#[test]
+fn a_silent_server_ends_within_the_budget_when_the_guest_asks_for_an_hour() -> Result<()> {
+    let server = Server::start(Answer::Silent)?;
+    let budget = Duration::from_secs(1);
+    let (took, ended) = timed(&server, budget, Some(3_600_000))?;
+    ensure!(ends_by_the_deadline(&ended), "{ended}");
+    ensure!(took < budget + SLACK, "the call took {took:?}: {ended}");
+    Ok(())
+}
+
+#[test]
+fn a_trickling_server_ends_within_the_budget() -> Result<()> {
+    // Each byte comes well within the guest's between-bytes timeout: only the call's
+    // deadline can stop it.
+    let server = Server::start(Answer::Trickle)?;
+    let budget = Duration::from_secs(1);
+    let (took, ended) = timed(&server, budget, Some(3_600_000))?;
+    ensure!(ends_by_the_deadline(&ended), "{ended}");
+    ensure!(took < budget + SLACK, "the call took {took:?}: {ended}");
+    Ok(())
+}
+
+#[test]
+fn a_short_guest_timeout_still_wins() -> Result<()> {
+    let server = Server::start(Answer::Silent)?;
+    let (took, ended) = timed(&server, Duration::from_secs(30), Some(200))?;
+    ensure!(ended.contains("Timeout"), "{ended}");
+    ensure!(
+        took < Duration::from_secs(10),
+        "the call took {took:?}: {ended}"
+    );
+    Ok(())
+}

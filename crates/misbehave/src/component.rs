@@ -1,0 +1,273 @@
+//! The wit-bindgen glue and the misbehaving actions.
+
+use std::hint::black_box;
+
+use waki::bindings::wasi::clocks::monotonic_clock;
+use waki::bindings::wasi::http::outgoing_handler;
+use waki::bindings::wasi::http::types as wasi;
+use waki::bindings::wasi::io::streams::StreamError;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "connector",
+});
+
+use exports::powerbi::connector::actions as wa;
+use exports::powerbi::connector::definition as wd;
+use exports::powerbi::connector::oauth as wo;
+use exports::powerbi::connector::types as wt;
+
+struct Component;
+
+export!(Component);
+
+fn input(key: &str, ty: wd::InputType, required: bool) -> wd::InputDefinition {
+    wd::InputDefinition {
+        key: key.to_string(),
+        label: key.to_string(),
+        type_: ty,
+        required,
+        default: None,
+        comments: None,
+        choices: Vec::new(),
+        minimum: None,
+        maximum: None,
+        example: None,
+    }
+}
+
+fn action(key: &str, description: &str, inputs: Vec<wd::InputDefinition>) -> wd::ActionDefinition {
+    wd::ActionDefinition {
+        key: key.to_string(),
+        label: key.to_string(),
+        description: description.to_string(),
+        inputs,
+    }
+}
+
+/// The inputs of the listings: both optional integers.
+fn paging() -> Vec<wd::InputDefinition> {
+    vec![
+        input("top", wd::InputType::Integer, false),
+        input("page-offset", wd::InputType::Integer, false),
+    ]
+}
+
+fn output(data: String) -> wt::Output {
+    wt::Output { data, http: None }
+}
+
+fn transport(message: String) -> wt::ActionError {
+    wt::ActionError {
+        kind: wt::ErrorKind::Transport,
+        message,
+        input: None,
+        status: None,
+        code: None,
+        retry_after_seconds: None,
+        progress: None,
+    }
+}
+
+impl wd::Guest for Component {
+    fn describe() -> wd::ComponentDefinition {
+        let text = |key: &str| input(key, wd::InputType::String, true);
+        wd::ComponentDefinition {
+            info: wd::ComponentInfo {
+                key: "misbehave".to_string(),
+                label: "Misbehave".to_string(),
+                description: "A component that misbehaves on purpose".to_string(),
+                category: "Testing".to_string(),
+                // A reserved name: nothing is reachable unless the host allows it.
+                api_base_url: "http://misbehave.invalid".to_string(),
+            },
+            connections: Vec::new(),
+            actions: vec![
+                action("list-datasets", "Panics.", paging()),
+                action("list-groups", "Loops forever.", paging()),
+                action("list-reports", "Allocates until memory runs out.", paging()),
+                action(
+                    "list-tables",
+                    "GETs `dataset-id` and reads the whole body; `top` is its timeout in ms.",
+                    vec![
+                        text("dataset-id"),
+                        input("top", wd::InputType::Integer, false),
+                        input("page-offset", wd::InputType::Integer, false),
+                    ],
+                ),
+                action(
+                    "update-table",
+                    "Sleeps for an hour.",
+                    vec![text("dataset-id"), text("table-name"), text("columns")],
+                ),
+                action(
+                    "delete-rows",
+                    "Returns at once.",
+                    vec![text("dataset-id"), text("table-name")],
+                ),
+            ],
+        }
+    }
+}
+
+/// Reads the whole body at `url` (`http://host:port/path`), counting its bytes without
+/// keeping them: the host's cap, not the guest's memory, must be what stops a huge body.
+fn get(url: &str, timeout_ms: Option<i64>) -> Result<u64, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("not an http:// URL: {url}"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, "/"),
+    };
+    let request = wasi::OutgoingRequest::new(wasi::Fields::new());
+    request
+        .set_scheme(Some(&wasi::Scheme::Http))
+        .map_err(|()| "scheme refused".to_string())?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| "authority refused".to_string())?;
+    request
+        .set_path_with_query(Some(path))
+        .map_err(|()| "path refused".to_string())?;
+    let options = wasi::RequestOptions::new();
+    if let Some(ms) = timeout_ms {
+        let ns = Some(u64::try_from(ms).unwrap_or(0).saturating_mul(1_000_000));
+        let _ = options.set_first_byte_timeout(ns);
+        let _ = options.set_between_bytes_timeout(ns);
+    }
+    let future = outgoing_handler::handle(request, Some(options))
+        .map_err(|e| format!("the request failed: {e:?}"))?;
+    let answer = loop {
+        match future.get() {
+            Some(answer) => break answer,
+            None => future.subscribe().block(),
+        }
+    };
+    let response = answer
+        .map_err(|()| "the answer was already taken".to_string())?
+        .map_err(|e| format!("the request failed: {e:?}"))?;
+    let body = response.consume().map_err(|()| "no body".to_string())?;
+    let stream = body.stream().map_err(|()| "no body stream".to_string())?;
+    let mut total = 0u64;
+    loop {
+        match stream.blocking_read(1024 * 1024) {
+            Ok(chunk) => total += chunk.len() as u64,
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                let shown = match wasi::http_error_code(&e) {
+                    Some(code) => format!("{code:?}"),
+                    None => e.to_debug_string(),
+                };
+                return Err(format!("the body failed after {total} bytes: {shown}"));
+            }
+        }
+    }
+    Ok(total)
+}
+
+impl wa::Guest for Component {
+    fn list_datasets(
+        _: wt::Connection,
+        _: wa::ListDatasetsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        panic!("misbehave: list-datasets panics on purpose");
+    }
+
+    fn list_groups(
+        _: wt::Connection,
+        i: wa::ListGroupsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        // black_box keeps the loop's work observable, so it is not optimised into nothing.
+        let mut n = i.top.unwrap_or(0);
+        loop {
+            n = black_box(n.wrapping_add(1));
+        }
+    }
+
+    fn list_reports(
+        _: wt::Connection,
+        _: wa::ListReportsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        let mut blocks: Vec<Vec<u8>> = Vec::new();
+        loop {
+            // Written, not only reserved, so the pages are really used.
+            blocks.push(black_box(vec![1u8; 1024 * 1024]));
+            black_box(&blocks);
+        }
+    }
+
+    fn list_tables(
+        _: wt::Connection,
+        i: wa::ListTablesInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        match get(&i.dataset_id, i.top) {
+            Ok(bytes) => Ok(output(format!("{{\"bytes\":{bytes}}}"))),
+            Err(message) => Err(transport(message)),
+        }
+    }
+
+    fn update_table(
+        _: wt::Connection,
+        _: wa::UpdateTableInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        monotonic_clock::subscribe_duration(3_600 * 1_000_000_000).block();
+        Ok(output("{\"slept\":true}".to_string()))
+    }
+
+    fn delete_rows(
+        _: wt::Connection,
+        _: wa::DeleteRowsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        Ok(output("{\"ok\":true}".to_string()))
+    }
+
+    fn create_dataset(
+        _: wt::Connection,
+        _: wa::CreateDatasetInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        Ok(output("{}".to_string()))
+    }
+
+    fn create_rows(
+        _: wt::Connection,
+        _: wa::CreateRowsInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        Ok(output("{}".to_string()))
+    }
+
+    fn raw_request(
+        _: wt::Connection,
+        _: wa::RawRequestInput,
+    ) -> Result<wt::Output, wt::ActionError> {
+        Ok(output("{}".to_string()))
+    }
+}
+
+fn unsupported() -> wo::OauthError {
+    wo::OauthError {
+        kind: wo::OauthErrorKind::Service,
+        message: "misbehave has no OAuth".to_string(),
+        code: None,
+        input: None,
+    }
+}
+
+impl wo::Guest for Component {
+    fn authorize(_: wt::Connection, _: String) -> Result<wo::Authorization, wo::OauthError> {
+        Err(unsupported())
+    }
+
+    fn exchange_code(
+        _: wt::Connection,
+        _: String,
+        _: String,
+        _: String,
+    ) -> Result<wo::TokenSet, wo::OauthError> {
+        Err(unsupported())
+    }
+
+    fn refresh(_: wt::Connection, _: String) -> Result<wo::TokenSet, wo::OauthError> {
+        Err(unsupported())
+    }
+}
