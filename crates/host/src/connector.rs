@@ -83,6 +83,9 @@ pub struct HostConfig {
     /// Hosts whose requests go to another base URL instead (for example a local emulator
     /// at `http://127.0.0.1:PORT`). Redirected hosts are always allowed.
     pub redirects: Vec<(String, Url)>,
+    /// Where compiled components are cached on disk (see [`crate::cache`]); `None` (the
+    /// default) compiles on every load. The CLI uses [`crate::cache::default_dir`].
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -98,6 +101,7 @@ impl Default for HostConfig {
             log_capacity_bytes: 1024 * 1024,
             allow_hosts: None,
             redirects: Vec::new(),
+            cache_dir: None,
         }
     }
 }
@@ -216,6 +220,8 @@ pub struct Connector {
     actions: BTreeMap<String, ActionFunc>,
     /// The functions of the oauth interface; empty when the component does not export it.
     oauth: BTreeMap<String, ActionFunc>,
+    /// Whether the compiled component was read from the disk cache.
+    from_cache: bool,
 }
 
 impl std::fmt::Debug for Connector {
@@ -236,14 +242,34 @@ impl Connector {
     }
 
     /// Compiles the component at `path`, links WASI and wasi:http, and reads its definition.
+    ///
+    /// With [`HostConfig::cache_dir`] set, the compiled form is kept there and reused by
+    /// later loads of the same component on the same engine configuration.
     pub fn load(path: impl AsRef<Path>, config: HostConfig) -> Result<Self, HostError> {
         let path = path.as_ref();
         let engine = engine()?;
-        let component = Component::from_file(&engine, path).map_err(|e| HostError::Load {
+        let load_error = |e: wasmtime::Error| HostError::Load {
             path: path.to_path_buf(),
             message: format!("{e:#}"),
-        })?;
-        Self::from_component(engine, component, config)
+        };
+        let (component, cached) = match &config.cache_dir {
+            Some(dir) => {
+                let bytes = std::fs::read(path).map_err(|e| load_error(e.into()))?;
+                crate::cache::load_or_compile(&engine, &bytes, dir).map_err(load_error)?
+            }
+            None => (
+                Component::from_file(&engine, path).map_err(load_error)?,
+                false,
+            ),
+        };
+        let mut connector = Self::from_component(engine, component, config)?;
+        connector.from_cache = cached;
+        Ok(connector)
+    }
+
+    /// Whether the compiled component came from the disk cache.
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
     }
 
     /// Like [`Connector::load`], from the component's bytes.
@@ -307,6 +333,7 @@ impl Connector {
             definition_value,
             actions,
             oauth,
+            from_cache: false,
         })
     }
 

@@ -24,6 +24,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cache;
 mod connection;
 mod connector;
 mod containment;

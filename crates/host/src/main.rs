@@ -219,8 +219,12 @@ fn read_examples(path: Option<&Path>) -> Result<serde_json::Map<String, Value>> 
     }
 }
 
-fn load(component: Option<&Path>, config: HostConfig) -> Result<Connector> {
+fn load(component: Option<&Path>, mut config: HostConfig) -> Result<Connector> {
     let path = component.unwrap_or_else(|| pbi_host::component_path());
+    // A CLI start reuses the compiled component from the disk cache when it is unchanged.
+    if config.cache_dir.is_none() && std::env::var_os("PBI_NO_CACHE").is_none() {
+        config.cache_dir = pbi_host::cache::default_dir();
+    }
     Ok(Connector::load(path, config)?)
 }
 
