@@ -28,6 +28,16 @@ pub struct Single {
     debug: bool,
 }
 
+impl std::fmt::Debug for Single {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Single")
+            .field("request", &self.request)
+            .field("policy", &self.policy)
+            .field("debug", &self.debug)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Single {
     /// One request with the default retry policy.
     pub fn new(
@@ -40,6 +50,18 @@ impl Single {
             policy: RetryPolicy::DEFAULT,
             debug: false,
         }
+    }
+
+    /// The same, with this retry policy.
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The same, writing request and answer to the log when `debug` is set.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 
     /// The request it will send.
@@ -139,6 +161,17 @@ fn paged_list(
     Ok(Single::new(request, move |r| {
         crate::paging::apply(page, &r)
     }))
+}
+
+/// Drives a list exchange against an answer of three items `a`, `b`, `c`; returns the data.
+#[cfg(test)]
+pub(crate) fn list_of_three(mut exchange: Single) -> String {
+    use crate::exchange::{drive, scripted::Scripted};
+    let mut t = Scripted::new([Scripted::answer(
+        200,
+        r#"{"@odata.context":"ctx","value":[{"id":"a"},{"id":"b"},{"id":"c"}]}"#,
+    )]);
+    drive(&mut exchange, &mut t).expect("a list").data
 }
 
 /// A request as a JSON value, for snapshots: method, url, headers, body (parsed when JSON).

@@ -10,9 +10,10 @@ use std::time::Duration;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use serde_json::json;
 
+use super::Single;
 use crate::definition::{MAX_RETRIES, MAX_TIMEOUT_MS, RAW_REQUEST};
 use crate::error::ActionError;
-use crate::exchange::{Exchange, HttpDetails, Output, Step};
+use crate::exchange::{HttpDetails, Output};
 use crate::http::{API_BASE, Method, Request, Response, append_query};
 use crate::multipart::{self, Part};
 use crate::retry::RetryPolicy;
@@ -61,15 +62,6 @@ pub enum ResponseType {
     Text,
     /// As bytes, in `http.body`.
     Binary,
-}
-
-/// A checked Raw Request.
-#[derive(Debug)]
-pub struct RawRequest {
-    request: Option<Request>,
-    response_type: ResponseType,
-    policy: RetryPolicy,
-    debug: bool,
 }
 
 /// Characters encoded when a path or query is typed raw: spaces and the like. `%` is left
@@ -256,8 +248,9 @@ pub fn response_type(value: Option<&str>) -> Result<ResponseType, ActionError> {
     }
 }
 
-/// Checks every input and builds the request. `seed` varies the multipart boundary.
-pub fn plan(input: &RawRequestInput, seed: u64) -> Result<RawRequest, ActionError> {
+/// Checks every input and builds the exchange: one request with the retry policy and debug
+/// flag the inputs ask for. `seed` varies the multipart boundary.
+pub fn plan(input: &RawRequestInput, seed: u64) -> Result<Single, ActionError> {
     let mut url = resolve_url(input.url.as_deref().unwrap_or(""))?;
     let method = Method::parse(&input.method).ok_or_else(|| {
         let names: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
@@ -394,30 +387,25 @@ pub fn plan(input: &RawRequestInput, seed: u64) -> Result<RawRequest, ActionErro
         headers,
         body,
     };
-    Ok(RawRequest {
-        request: Some(request),
-        response_type,
-        policy: RetryPolicy {
-            max_retries: max_retries as u32,
-            delay: Duration::from_millis(delay as u64),
-            exponential: input.use_exponential_backoff.unwrap_or(false),
-            retry_all_errors: input.retry_all_errors.unwrap_or(false),
-            post_refused_on_429: false,
-            timeout,
-        },
-        debug: input.debug_request.unwrap_or(false),
-    })
+    let policy = RetryPolicy {
+        max_retries: max_retries as u32,
+        delay: Duration::from_millis(delay as u64),
+        exponential: input.use_exponential_backoff.unwrap_or(false),
+        retry_all_errors: input.retry_all_errors.unwrap_or(false),
+        post_refused_on_429: false,
+        timeout,
+    };
+    Ok(Single::new(request, move |r| Ok(output(response_type, r)))
+        .with_policy(policy)
+        .with_debug(input.debug_request.unwrap_or(false)))
 }
 
-impl RawRequest {
-    /// The request it will send.
-    pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
-    }
-
-    fn output(&self, response: Response) -> Result<Output, ActionError> {
+/// The output of an answer below 400: the body as the Response Type asks, and the HTTP
+/// details.
+fn output(response_type: ResponseType, response: Response) -> Output {
+    {
         let content_type = response.header("content-type").map(str::to_string);
-        let (data, body) = match self.response_type {
+        let (data, body) = match response_type {
             // JSON handed on as it came; an answer that is not JSON, as a string.
             ResponseType::Json => match super::json_text(&response.body) {
                 Some(text) => (text, None),
@@ -435,7 +423,7 @@ impl RawRequest {
                 Some(response.body),
             ),
         };
-        Ok(Output {
+        Output {
             data,
             http: Some(HttpDetails {
                 status: response.status,
@@ -443,36 +431,14 @@ impl RawRequest {
                 content_type,
                 body,
             }),
-        })
-    }
-}
-
-impl Exchange for RawRequest {
-    fn step(&mut self, outcome: Option<Result<Response, ActionError>>) -> Step {
-        match outcome {
-            None => match self.request.take() {
-                Some(request) => Step::Send(request),
-                None => Step::Done(Err(ActionError::transport("request already sent"))),
-            },
-            Some(Ok(response)) if response.status < 400 => Step::Done(self.output(response)),
-            Some(Ok(response)) => Step::Done(Err(ActionError::from_response(&response))),
-            Some(Err(e)) => Step::Done(Err(e)),
         }
-    }
-
-    fn policy(&self) -> RetryPolicy {
-        self.policy.clone()
-    }
-
-    fn debug(&self) -> bool {
-        self.debug
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{drive, scripted::Scripted};
+    use crate::exchange::{Exchange, drive, scripted::Scripted};
 
     fn get(url: &str) -> RawRequestInput {
         RawRequestInput {
@@ -493,9 +459,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.request().unwrap().url, format!("{API_BASE}/imports"));
-        assert_eq!(r.response_type, ResponseType::Json);
-        assert_eq!(r.policy.max_retries, 0);
-        assert!(!r.debug);
+        assert_eq!(r.policy().max_retries, 0);
+        assert!(!r.debug());
     }
 
     #[test]
