@@ -25,7 +25,8 @@ use wasmtime::component::{
     Component, ComponentExportIndex, InstancePre, Linker, ResourceTable, Type, Val,
 };
 use wasmtime::{
-    CallHook, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    CallHook, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
+    Store,
 };
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -355,7 +356,12 @@ impl Guest {
     }
 
     /// Calls an action with ready-made arguments in a fresh instance.
-    pub fn call(&self, index: &ComponentExportIndex, args: &[Val], egress: &Egress) -> Result<Call> {
+    pub fn call(
+        &self,
+        index: &ComponentExportIndex,
+        args: &[Val],
+        egress: &Egress,
+    ) -> Result<Call> {
         let events = Events::default();
         let start = Instant::now();
         let mut store = self.store(egress, &events);

@@ -29,19 +29,18 @@ pub struct Strategy {
 }
 
 impl Strategy {
-    /// A new TCP connection and handshake per request, as the host's egress does, with
-    /// `TCP_NODELAY` as reqwest sets it by default: the baseline.
+    /// A new TCP connection and handshake per request, set up exactly as
+    /// `default_send_request` sets up the host's (no `TCP_NODELAY`): the baseline.
     pub const NEW_CONNECTION: Strategy = Strategy {
-        keep_alive: false,
-        nodelay: true,
-    };
-    /// A new connection per request without `TCP_NODELAY`, exactly as
-    /// `default_send_request` opens them.
-    pub const NEW_CONNECTION_NAGLE: Strategy = Strategy {
         keep_alive: false,
         nodelay: false,
     };
-    /// One connection reused across requests.
+    /// A new connection per request with `TCP_NODELAY`, as reqwest sets by default.
+    pub const NEW_CONNECTION_NODELAY: Strategy = Strategy {
+        keep_alive: false,
+        nodelay: true,
+    };
+    /// One connection reused across requests, with `TCP_NODELAY` (reqwest's pool).
     pub const KEEP_ALIVE: Strategy = Strategy {
         keep_alive: true,
         nodelay: true,
