@@ -10,7 +10,7 @@ use crate::definition::{ActionDefinition, ComponentDefinition};
 use crate::egress::{EgressPolicy, SeenRequest, scrub};
 use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
 use crate::oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
-use crate::validate::check_inputs;
+use crate::validate::{check_inputs_with, schema_validator};
 use crate::value::{json_to_val, val_to_json};
 use serde::Deserialize;
 use serde_json::Value;
@@ -222,6 +222,8 @@ pub struct Connector {
     oauth: BTreeMap<String, ActionFunc>,
     /// Whether the compiled component was read from the disk cache.
     from_cache: bool,
+    /// Each action's compiled input schema, made once at load.
+    validators: BTreeMap<String, jsonschema::Validator>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -325,8 +327,14 @@ impl Connector {
         let (result, _logs, _requests) =
             runner.call(&describe, DESCRIBE_FUNCTION, &[], EgressPolicy::default())?;
         let definition_value = val_to_json(&result);
-        let definition = serde_json::from_value(definition_value.clone())
+        let definition: ComponentDefinition = serde_json::from_value(definition_value.clone())
             .map_err(|e| HostError::Definition(e.to_string()))?;
+        let validators = definition
+            .actions
+            .iter()
+            .map(|a| schema_validator(a).map(|v| (a.key.clone(), v)))
+            .collect::<Result<_, _>>()
+            .map_err(HostError::Definition)?;
         Ok(Self {
             runner,
             definition,
@@ -334,6 +342,7 @@ impl Connector {
             actions,
             oauth,
             from_cache: false,
+            validators,
         })
     }
 
@@ -404,7 +413,7 @@ impl Connector {
         inputs: &Value,
     ) -> Result<Result<Val, ActionError>, HostError> {
         let (definition, func) = self.lookup(action_key)?;
-        let checked = match check_inputs(definition, inputs) {
+        let checked = match check_inputs_with(definition, inputs, self.validators.get(action_key)) {
             Ok(checked) => Value::Object(checked),
             Err(error) => return Ok(Err(*error)),
         };
