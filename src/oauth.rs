@@ -715,10 +715,8 @@ mod tests {
     #[test]
     fn token_errors_are_mapped_and_carry_no_secret() {
         let c = config(None, None);
-        let body = format!(
-            r#"{{"error":"invalid_grant","error_description":"AADSTS70000: The refresh token rt-old was revoked.\r\nTrace ID: 1","error_codes":[70000]}}"#
-        );
-        let t = RefCell::new(Scripted::new([Scripted::answer(400, &body)]));
+        let body = r#"{"error":"invalid_grant","error_description":"AADSTS70000: The refresh token rt-old was revoked.\r\nTrace ID: 1","error_codes":[70000]}"#;
+        let t = RefCell::new(Scripted::new([Scripted::answer(400, body)]));
         let e = refresh(&c, "rt-old", &http_client(&t)).unwrap_err();
         assert_eq!(e.kind, OAuthErrorKind::AuthorizeAgain);
         assert_eq!(e.code.as_deref(), Some("invalid_grant"));
