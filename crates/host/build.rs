@@ -36,7 +36,7 @@ fn main() {
         .to_path_buf();
 
     let component = prebuilt("PBI_HOST_PREBUILT_COMPONENT").unwrap_or_else(|| {
-        for watched in ["src", "wit", "Cargo.toml"] {
+        for watched in ["src", "wit", "Cargo.toml", ".cargo/config.toml"] {
             println!(
                 "cargo:rerun-if-changed={}",
                 workspace.join(watched).display()
@@ -49,7 +49,7 @@ fn main() {
     // Built after the connector, one at a time: a single `cargo build -p a -p b` would unify
     // their dependencies' features and could change (and rebuild) the connector itself.
     let misbehave = prebuilt("PBI_HOST_PREBUILT_MISBEHAVE").unwrap_or_else(|| {
-        for watched in ["crates/misbehave", "wit", "Cargo.toml"] {
+        for watched in ["crates/misbehave", "wit", "Cargo.toml", ".cargo/config.toml"] {
             println!(
                 "cargo:rerun-if-changed={}",
                 workspace.join(watched).display()

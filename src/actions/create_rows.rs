@@ -1,11 +1,11 @@
 //! Create Rows: `POST /datasets/{id}/tables/{table}/rows` with `{"rows": [...]}`, in
 //! consecutive requests of at most 10,000 rows, in order.
 //!
-//! The rows are never turned into `serde_json::Value`s: each row is kept as the slice of the
-//! input text it came from (`RawValue`), and each request body is those slices joined. If a
+//! The rows are never turned into `serde_json::Value`s: the input is checked once (every row
+//! an object), the byte range of each batch of 10,000 rows is noted, and each request body is
+//! that slice of the input, separators and all, inside `{"rows":[` … `]}`. If a
 //! request fails for good, the error's `progress` says exactly which rows landed.
 
-use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
@@ -32,47 +32,126 @@ pub struct CreateRowsInput {
     pub start_row: Option<i64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Wrapped<'a> {
-    #[serde(borrow)]
-    rows: Vec<&'a RawValue>,
+/// The Rows input, checked: how many rows it holds, and from Start Row on the byte range of
+/// each batch of at most 10,000 rows within the input text (separators included, so a
+/// batch's body is one slice of the input). Memory stays a few words per batch, not per row.
+#[derive(Debug)]
+pub struct Rows<'a> {
+    text: &'a str,
+    /// How many rows the input holds.
+    pub count: usize,
+    /// `(first row, byte range)` of each batch from Start Row on.
+    batches: Vec<(usize, std::ops::Range<usize>)>,
 }
 
-/// Reads the Rows input: an array of objects, or an object with just `rows`.
-pub fn parse_rows(text: &str) -> Result<Vec<&RawValue>, ActionError> {
+/// Reads a JSON array of row objects, recording batch boundaries from row `start` on.
+struct RowsSeed<'a> {
+    base: &'a str,
+    start: usize,
+}
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for RowsSeed<'a> {
+    type Value = Rows<'a>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Rows<'a>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for RowsSeed<'a> {
+    type Value = Rows<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of row objects")
+    }
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Rows<'a>, S::Error> {
+        let base = self.base.as_ptr() as usize;
+        let mut batches: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        let mut count = 0;
+        while let Some(row) = seq.next_element::<&'de RawValue>()? {
+            let raw = row.get();
+            if !raw.starts_with('{') {
+                return Err(serde::de::Error::custom(format!(
+                    "row {count} is not an object of column names and values"
+                )));
+            }
+            if count >= self.start {
+                let from = raw.as_ptr() as usize - base;
+                let to = from + raw.len();
+                match batches.last_mut() {
+                    Some((first, range)) if count - *first < MAX_ROWS_PER_REQUEST => range.end = to,
+                    _ => batches.push((count, from..to)),
+                }
+            }
+            count += 1;
+        }
+        Ok(Rows {
+            text: self.base,
+            count,
+            batches,
+        })
+    }
+}
+
+/// Reads `{"rows": [...]}` with no other member.
+struct WrappedSeed<'a>(RowsSeed<'a>);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for WrappedSeed<'a> {
+    type Value = Rows<'a>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Rows<'a>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for WrappedSeed<'a> {
+    type Value = Rows<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object {\"rows\": [...]}")
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Rows<'a>, M::Error> {
+        let mut rows = None;
+        let mut seed = Some(self.0);
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match (key, seed.take()) {
+                ("rows", Some(s)) => rows = Some(map.next_value_seed(s)?),
+                ("rows", None) => return Err(serde::de::Error::duplicate_field("rows")),
+                (other, _) => return Err(serde::de::Error::unknown_field(other, &["rows"])),
+            }
+        }
+        rows.ok_or_else(|| serde::de::Error::missing_field("rows"))
+    }
+}
+
+/// Reads the Rows input (an array of objects, or an object with just `rows`), recording the
+/// batches from row `start` on.
+pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
     let trimmed = text.trim_start();
-    let rows: Vec<&RawValue> = if trimmed.starts_with('{') {
-        serde_json::from_str::<Wrapped>(text)
+    let seed = RowsSeed { base: text, start };
+    let mut de = serde_json::Deserializer::from_str(text);
+    if trimmed.starts_with('{') {
+        serde::de::DeserializeSeed::deserialize(WrappedSeed(seed), &mut de)
+            .and_then(|rows| de.end().map(|()| rows))
             .map_err(|e| {
                 ActionError::invalid(
                     "rows",
                     format!("must be an array of rows or {{\"rows\": [...]}} ({e})"),
                 )
-            })?
-            .rows
+            })
     } else if trimmed.starts_with('[') {
-        serde_json::from_str(text).map_err(|e| {
-            ActionError::invalid("rows", format!("is not a valid JSON array of rows ({e})"))
-        })?
+        serde::de::DeserializeSeed::deserialize(seed, &mut de)
+            .and_then(|rows| de.end().map(|()| rows))
+            .map_err(|e| {
+                ActionError::invalid("rows", format!("is not a valid JSON array of rows ({e})"))
+            })
     } else if trimmed.is_empty() {
-        return Err(ActionError::invalid(
+        Err(ActionError::invalid(
             "rows",
             "is required and must not be empty",
-        ));
+        ))
     } else {
-        return Err(ActionError::invalid(
+        Err(ActionError::invalid(
             "rows",
             "must be a JSON array of row objects, or {\"rows\": [...]}",
-        ));
-    };
-    if let Some(i) = rows.iter().position(|r| !r.get().starts_with('{')) {
-        return Err(ActionError::invalid(
-            "rows",
-            format!("row {i} is not an object of column names and values"),
-        ));
+        ))
     }
-    Ok(rows)
 }
 
 /// Create Rows in progress.
@@ -80,7 +159,9 @@ pub struct CreateRows<'a> {
     url: String,
     dataset_id: &'a str,
     table_name: String,
-    rows: Vec<&'a RawValue>,
+    rows: Rows<'a>,
+    /// The next batch to send.
+    next_batch: usize,
     /// The first row to send (Start Row).
     start: usize,
     /// The index after the last row accepted so far.
@@ -94,14 +175,14 @@ pub struct CreateRows<'a> {
 pub fn exchange(input: &CreateRowsInput) -> Result<CreateRows<'_>, ActionError> {
     let id = dataset_id(&input.dataset_id)?;
     let table_name = columns::table_name("table-name", &input.table_name)?;
-    let rows = parse_rows(&input.rows)?;
     let start = input.start_row.unwrap_or(0);
-    if start < 0 || start as u64 > rows.len() as u64 {
+    let rows = parse_rows(&input.rows, usize::try_from(start).unwrap_or(usize::MAX))?;
+    if start < 0 || start as u64 > rows.count as u64 {
         return Err(ActionError::invalid(
             "start-row",
             format!(
                 "must be between 0 and the number of rows ({}), got {start}",
-                rows.len()
+                rows.count
             ),
         ));
     }
@@ -111,6 +192,7 @@ pub fn exchange(input: &CreateRowsInput) -> Result<CreateRows<'_>, ActionError> 
         dataset_id: id,
         table_name,
         rows,
+        next_batch: 0,
         start,
         accepted: start,
         in_flight: 0,
@@ -119,30 +201,28 @@ pub fn exchange(input: &CreateRowsInput) -> Result<CreateRows<'_>, ActionError> 
 }
 
 impl CreateRows<'_> {
-    /// The request for the next batch, if rows are left.
+    /// The request for the next batch, if rows are left: its body is `{"rows":[` + the
+    /// batch's slice of the input + `]}`.
     fn next_request(&mut self) -> Option<Request> {
-        let rest = &self.rows[self.accepted..];
-        if rest.is_empty() {
-            return None;
-        }
-        let batch = &rest[..rest.len().min(MAX_ROWS_PER_REQUEST)];
-        let size = batch.iter().map(|r| r.get().len() + 1).sum::<usize>() + 12;
-        let mut body = String::with_capacity(size);
-        body.push_str("{\"rows\":[");
-        for (i, row) in batch.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(row.get());
-        }
-        body.push_str("]}");
-        self.in_flight = batch.len();
-        Some(Request::new(Method::Post, self.url.clone()).json_body(body.into_bytes()))
+        let (first, range) = self.rows.batches.get(self.next_batch)?.clone();
+        let next_first = self
+            .rows
+            .batches
+            .get(self.next_batch + 1)
+            .map_or(self.rows.count, |(f, _)| *f);
+        let slice = &self.rows.text[range];
+        let mut body = Vec::with_capacity(slice.len() + 11);
+        body.extend_from_slice(b"{\"rows\":[");
+        body.extend_from_slice(slice.as_bytes());
+        body.extend_from_slice(b"]}");
+        self.in_flight = next_first - first;
+        self.next_batch += 1;
+        Some(Request::new(Method::Post, self.url.clone()).json_body(body))
     }
 
     /// What landed and what did not, as JSON text: ranges are 0-based and inclusive.
     fn progress(&self) -> String {
-        let total = self.rows.len();
+        let total = self.rows.count;
         let range =
             |from: usize, to: usize| (from < to).then(|| json!({"from": from, "to": to - 1}));
         let failed_end = self.accepted + self.in_flight;
@@ -165,10 +245,10 @@ impl CreateRows<'_> {
                 "rows {} to {} of {} were stored",
                 self.start,
                 self.accepted - 1,
-                self.rows.len()
+                self.rows.count
             )
         } else {
-            format!("no rows of {} were stored", self.rows.len())
+            format!("no rows of {} were stored", self.rows.count)
         };
         error.message.push_str(&format!(
             " ({stored}; rows from {} on were not: resume with Start Row {})",
