@@ -49,7 +49,12 @@ fn main() {
     // Built after the connector, one at a time: a single `cargo build -p a -p b` would unify
     // their dependencies' features and could change (and rebuild) the connector itself.
     let misbehave = prebuilt("PBI_HOST_PREBUILT_MISBEHAVE").unwrap_or_else(|| {
-        for watched in ["crates/misbehave", "wit", "Cargo.toml", ".cargo/config.toml"] {
+        for watched in [
+            "crates/misbehave",
+            "wit",
+            "Cargo.toml",
+            ".cargo/config.toml",
+        ] {
             println!(
                 "cargo:rerun-if-changed={}",
                 workspace.join(watched).display()

@@ -409,36 +409,32 @@ fn ends_by_the_deadline(ended: &str) -> bool {
     ended.to_lowercase().contains("timeout") || ended.contains("ran longer than")
 }
 
-#[test]
-fn a_silent_server_ends_within_the_budget_when_the_guest_sets_no_timeout() -> Result<()> {
-    let server = Server::start(Answer::Silent)?;
+/// Serves `answer`, calls with a 1 s budget and the guest's `guest_timeout_ms`, and checks
+/// that the call ended by a timeout within the budget.
+fn ends_within_a_one_second_budget(answer: Answer, guest_timeout_ms: Option<i64>) -> Result<()> {
+    let server = Server::start(answer)?;
     let budget = Duration::from_secs(1);
-    let (took, ended) = timed(&server, budget, None)?;
+    let (took, ended) = timed(&server, budget, guest_timeout_ms)?;
     ensure!(ends_by_the_deadline(&ended), "{ended}");
     ensure!(took < budget + SLACK, "the call took {took:?}: {ended}");
     Ok(())
 }
 
 #[test]
+fn a_silent_server_ends_within_the_budget_when_the_guest_sets_no_timeout() -> Result<()> {
+    ends_within_a_one_second_budget(Answer::Silent, None)
+}
+
+#[test]
 fn a_silent_server_ends_within_the_budget_when_the_guest_asks_for_an_hour() -> Result<()> {
-    let server = Server::start(Answer::Silent)?;
-    let budget = Duration::from_secs(1);
-    let (took, ended) = timed(&server, budget, Some(3_600_000))?;
-    ensure!(ends_by_the_deadline(&ended), "{ended}");
-    ensure!(took < budget + SLACK, "the call took {took:?}: {ended}");
-    Ok(())
+    ends_within_a_one_second_budget(Answer::Silent, Some(3_600_000))
 }
 
 #[test]
 fn a_trickling_server_ends_within_the_budget() -> Result<()> {
     // Each byte comes well within the guest's between-bytes timeout: only the call's
     // deadline can stop it.
-    let server = Server::start(Answer::Trickle)?;
-    let budget = Duration::from_secs(1);
-    let (took, ended) = timed(&server, budget, Some(3_600_000))?;
-    ensure!(ends_by_the_deadline(&ended), "{ended}");
-    ensure!(took < budget + SLACK, "the call took {took:?}: {ended}");
-    Ok(())
+    ends_within_a_one_second_budget(Answer::Trickle, Some(3_600_000))
 }
 
 #[test]

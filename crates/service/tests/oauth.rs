@@ -30,6 +30,19 @@ struct Login {
     http: Client,
 }
 
+/// The form of an authorization-code redemption for the test client, plus `extra` fields.
+fn code_grant<'a>(code: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", SECRET),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+    ];
+    form.extend_from_slice(extra);
+    form
+}
+
 impl Login {
     fn new() -> Result<Self> {
         Self::with_config(ServiceConfig::default())
@@ -286,17 +299,7 @@ fn v1_authorize_pairs_with_v2_token() -> Result<()> {
     let login = Login::new()?;
     let code = login.code_v1()?;
     let scope = format!("{PBI_SCOPE} offline_access");
-    let (status, body) = login.token(
-        V2_TOKEN,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("scope", &scope),
-        ],
-    )?;
+    let (status, body) = login.token(V2_TOKEN, &code_grant(&code, &[("scope", &scope)]))?;
     assert_eq!(status, 200, "{body}");
     assert!(body["expires_in"].is_u64(), "v2 answers a number: {body}");
     assert_eq!(body["scope"], PBI_SCOPE);
@@ -306,17 +309,8 @@ fn v1_authorize_pairs_with_v2_token() -> Result<()> {
 
     // And the other way round: a v2 code at the v1 token endpoint.
     let code = login.code_v2(PBI_SCOPE)?;
-    let (status, body) = login.token(
-        V1_TOKEN,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )?;
+    let (status, body) =
+        login.token(V1_TOKEN, &code_grant(&code, &[("code_verifier", VERIFIER)]))?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["resource"], PBI_RESOURCE);
     assert_eq!(body["expires_in"], "3600");
@@ -372,15 +366,10 @@ fn v2_rejects_resource() -> Result<()> {
     let code = login.code_v2(PBI_SCOPE)?;
     let answer = login.token(
         V2_TOKEN,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-            ("resource", PBI_RESOURCE),
-        ],
+        &code_grant(
+            &code,
+            &[("code_verifier", VERIFIER), ("resource", PBI_RESOURCE)],
+        ),
     )?;
     assert_error(&answer, 400, "invalid_request", 90100);
     Ok(())
@@ -449,17 +438,7 @@ fn reused_code_is_invalid_grant() -> Result<()> {
     let login = Login::new()?;
     let code = login.code_v2(PBI_SCOPE)?;
     login.redeem_v2(&code, PBI_SCOPE)?;
-    let answer = login.token(
-        V2_TOKEN,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )?;
+    let answer = login.token(V2_TOKEN, &code_grant(&code, &[("code_verifier", VERIFIER)]))?;
     assert_error(&answer, 400, "invalid_grant", 54005);
     assert!(
         answer.1["error_description"]
@@ -555,17 +534,7 @@ fn expired_code_is_invalid_grant() -> Result<()> {
     })?;
     let code = login.code_v2(PBI_SCOPE)?;
     std::thread::sleep(Duration::from_millis(400));
-    let answer = login.token(
-        V2_TOKEN,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )?;
+    let answer = login.token(V2_TOKEN, &code_grant(&code, &[("code_verifier", VERIFIER)]))?;
     assert_error(&answer, 400, "invalid_grant", 70008);
     Ok(())
 }
@@ -574,16 +543,7 @@ fn expired_code_is_invalid_grant() -> Result<()> {
 fn revoked_refresh_tokens_are_invalid_grant() -> Result<()> {
     let login = Login::new()?;
     let code = login.code_v1()?;
-    let (_, body) = login.token(
-        V1_TOKEN,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
-    )?;
+    let (_, body) = login.token(V1_TOKEN, &code_grant(&code, &[]))?;
     let first = str_field(&body, "refresh_token")?.to_owned();
     let (status, body) = login.refresh(V2_TOKEN, &first)?;
     assert_eq!(status, 200, "{body}");
@@ -856,13 +816,7 @@ fn request_errors() -> Result<()> {
         let code = redirected_param(r, "code")?;
         let (status, body) = login.token(
             &format!("{tenant}/oauth2/v2.0/token"),
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", CLIENT_ID),
-                ("client_secret", SECRET),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-            ],
+            &code_grant(&code, &[]),
         )?;
         assert_eq!(status, 200, "{tenant}: {body}");
     }
