@@ -78,7 +78,7 @@ pub(crate) fn check_inputs_with(
             inputs.insert(input.key.clone(), normalized);
         }
     }
-    check_schema(action, &inputs, validator)?;
+    check_schema(action, &mut inputs, validator)?;
     Ok(inputs)
 }
 
@@ -87,18 +87,9 @@ pub(crate) fn check_inputs_with(
 /// the manifest and this host agree on what is valid. Empty values count as not given.
 fn check_schema(
     action: &ActionDefinition,
-    inputs: &Map<String, Value>,
+    inputs: &mut Map<String, Value>,
     validator: Option<&jsonschema::Validator>,
 ) -> Result<(), Box<ActionError>> {
-    let given: Map<String, Value> = inputs
-        .iter()
-        .filter(|(key, value)| {
-            action
-                .input(key)
-                .is_some_and(|input| !is_empty(input, value))
-        })
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
     let compiled;
     let validator = match validator {
         Some(validator) => validator,
@@ -107,10 +98,37 @@ fn check_schema(
             &compiled
         }
     };
-    let instance = Value::Object(given);
-    let Some(error) = validator.iter_errors(&instance).next() else {
-        return Ok(());
-    };
+    // The given values move into the instance and back: a large input (a million rows of
+    // JSON text) is validated without being copied.
+    let given: Vec<String> = inputs
+        .iter()
+        .filter(|(key, value)| {
+            action
+                .input(key)
+                .is_some_and(|input| !is_empty(input, value))
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    let mut instance = Map::new();
+    for key in given {
+        if let Some(value) = inputs.get_mut(&key) {
+            let value = std::mem::take(value);
+            instance.insert(key, value);
+        }
+    }
+    let instance = Value::Object(instance);
+    let outcome = schema_error(validator, &instance);
+    if let Value::Object(given) = instance {
+        for (key, value) in given {
+            inputs.insert(key, value);
+        }
+    }
+    outcome.map_or(Ok(()), Err)
+}
+
+/// The first schema violation of `instance` as an input error naming the input at fault.
+fn schema_error(validator: &jsonschema::Validator, instance: &Value) -> Option<Box<ActionError>> {
+    let error = validator.iter_errors(instance).next()?;
     // The input at fault: the first segment of the instance path, or the missing property.
     let key = match error.kind() {
         jsonschema::error::ValidationErrorKind::Required { property } => {
@@ -136,7 +154,7 @@ fn check_schema(
             error.masked()
         ),
     };
-    Err(invalid(key.as_deref(), message))
+    Some(invalid(key.as_deref(), message))
 }
 
 // Boxed: the error is large and these checks return it from several places.
