@@ -45,10 +45,14 @@ fn typed_value(input: &pbi_host::InputDefinition) -> BoxedStrategy<Value> {
     match input.input_type {
         Boolean => any::<bool>().prop_map(Value::Bool).boxed(),
         Integer => {
-            let (low, high) = (
-                input.minimum.unwrap_or(-1_000_000),
-                input.maximum.unwrap_or(1_000_000),
-            );
+            // At most 100 above the minimum: a Retry Delay or Timeout of hours is valid, but
+            // would make a case wait that long (up to the host's call budget) and say nothing
+            // about traps.
+            let low = input.minimum.unwrap_or(-1_000_000);
+            let high = input
+                .maximum
+                .unwrap_or(1_000_000)
+                .min(low.saturating_add(100));
             (low..=high).prop_map(Value::from).boxed()
         }
         Picklist => prop::sample::select(
