@@ -27,10 +27,10 @@ wit_bindgen::generate!({
     world: "connector",
 });
 
-use exports::powerbi::connector::actions as wa;
-use exports::powerbi::connector::definition as wd;
-use exports::powerbi::connector::oauth as wo;
-use exports::powerbi::connector::types as wt;
+use exports::root::component::actions as wa;
+use exports::root::component::definition as wd;
+use exports::root::component::oauth as wo;
+use exports::root::component::types as wt;
 
 struct Component;
 

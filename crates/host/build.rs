@@ -5,6 +5,10 @@
 //! `PBI_COMPONENT_WASM`. Set `PBI_HOST_PREBUILT_COMPONENT=/path/to/component.wasm` to skip the
 //! build and bundle that file instead (useful while the component does not compile).
 //!
+//! The connector's `.wasm` is finished after linking (see [`finish`]): the WIT's doc comments go
+//! into a `package-docs` custom section, so `wasm-tools component wit` prints them, and the
+//! `component-name` section is dropped, as `strip = true` drops the core module's names.
+//!
 //! It also builds `crates/misbehave`, a small component that misbehaves on purpose for the
 //! containment tests, and exports its path as `PBI_MISBEHAVE_WASM`
 //! (`PBI_HOST_PREBUILT_MISBEHAVE` skips that build the same way). It shares the component's
@@ -42,7 +46,16 @@ fn main() {
                 workspace.join(watched).display()
             );
         }
-        build(&workspace, COMPONENT_PACKAGE, COMPONENT_FILE)
+        let linked = build(&workspace, COMPONENT_PACKAGE, COMPONENT_FILE);
+        let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
+        let finished = out_dir.join(COMPONENT_FILE);
+        if let Err(error) = finish(&workspace.join("wit"), &linked, &finished) {
+            fail(&format!(
+                "could not finish the component {}: {error:#}",
+                linked.display()
+            ));
+        }
+        finished
     });
     export("PBI_COMPONENT_WASM", &component);
 
@@ -125,6 +138,74 @@ fn build(workspace: &Path, package: &str, file: &str) -> PathBuf {
         ));
     }
     wasm
+}
+
+/// The name wit-parser gives a decoded component's world; its `package-docs` must use it.
+const DECODED_WORLD: &str = "root";
+/// The custom section that carries names for the component's items; only debuggers read it.
+const COMPONENT_NAME_SECTION: &str = "component-name";
+
+/// Writes the linked component `linked` to `out` with the doc comments of the WIT package in
+/// `wit` as a `package-docs` custom section, and without its `component-name` section.
+///
+/// wit-component does not carry doc comments into a component, and wit-parser applies a
+/// component's `package-docs` to the package it names `root:component` and the world it names
+/// `root` (which is why the WIT package has that name). The section is wit-parser's own
+/// encoding of the package's docs, with the world renamed to match.
+fn finish(wit: &Path, linked: &Path, out: &Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use wasmparser::{Parser, Payload};
+
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve
+        .push_dir(wit)
+        .with_context(|| format!("reading the WIT in {}", wit.display()))?;
+    let worlds = &mut resolve.packages[package].worlds;
+    anyhow::ensure!(
+        worlds.len() == 1,
+        "the WIT package must define exactly one world, found {}",
+        worlds.len()
+    );
+    let (_, world) = worlds.pop().expect("one world");
+    worlds.insert(DECODED_WORLD.to_string(), world);
+    resolve.worlds[world].name = DECODED_WORLD.to_string();
+    let docs = wit_parser::PackageMetadata::extract(&resolve, package).encode()?;
+
+    let bytes = std::fs::read(linked).with_context(|| format!("reading {}", linked.display()))?;
+    let mut component = wasm_encoder::Component::new();
+    // Only the outermost component's sections are copied (as they are); nested modules and
+    // components are inside them. `depth` counts the headers seen minus the ends.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(&bytes) {
+        let payload = payload.context("parsing the linked component")?;
+        match &payload {
+            Payload::Version { .. } => {
+                depth += 1;
+                continue;
+            }
+            Payload::End(_) => {
+                depth -= 1;
+                continue;
+            }
+            Payload::CustomSection(section) if section.name() == COMPONENT_NAME_SECTION => {
+                continue;
+            }
+            _ => {}
+        }
+        if depth == 1
+            && let Some((id, range)) = payload.as_section()
+        {
+            component.section(&wasm_encoder::RawSection {
+                id,
+                data: &bytes[range],
+            });
+        }
+    }
+    component.section(&wasm_encoder::CustomSection {
+        name: wit_parser::PackageMetadata::SECTION_NAME.into(),
+        data: docs.into(),
+    });
+    std::fs::write(out, component.finish()).with_context(|| format!("writing {}", out.display()))
 }
 
 /// Tells rustc where a component is, as the compile-time variable `var`.

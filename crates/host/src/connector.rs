@@ -28,12 +28,12 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// The exported interface holding `describe: func() -> component-definition`.
-pub const DEFINITION_INTERFACE: &str = "powerbi:connector/definition@0.1.0";
+pub const DEFINITION_INTERFACE: &str = "root:component/definition";
 /// The exported interface holding one function per action.
-pub const ACTIONS_INTERFACE: &str = "powerbi:connector/actions@0.1.0";
+pub const ACTIONS_INTERFACE: &str = "root:component/actions";
 /// The exported interface holding `authorize`, `exchange-code` and `refresh` (optional: a
 /// component without it simply has no OAuth calls).
-pub const OAUTH_INTERFACE: &str = "powerbi:connector/oauth@0.1.0";
+pub const OAUTH_INTERFACE: &str = "root:component/oauth";
 /// The name of the describe function.
 pub const DESCRIBE_FUNCTION: &str = "describe";
 /// The name of the parameter that receives the connection.

@@ -37,6 +37,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Prints the path of the component `.wasm` that `pbi` loads, for standard tools:
+    /// `wasm-tools component wit "$(pbi wasm)"` prints its WIT with the doc comments.
+    Wasm,
     /// Prints the component's definition as JSON.
     Definition,
     /// Prints the component manifest (`component-manifest.json`): display info, connection,
@@ -169,6 +172,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let component = cli.component.as_deref();
     match cli.command {
+        Command::Wasm => {
+            let path = component.unwrap_or_else(|| pbi_host::component_path());
+            out!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Definition => {
             let connector = load(component, HostConfig::default())?;
             out!(

@@ -36,6 +36,28 @@ fn definition_prints_the_definition_as_json() -> Result<()> {
 }
 
 #[test]
+fn wasm_prints_the_path_of_the_component_it_loads() -> Result<()> {
+    let output = pbi(&["wasm"])?;
+    ensure!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout)?;
+    let path = std::path::Path::new(printed.trim_end());
+    assert_eq!(path, pbi_host::component_path());
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    ensure!(
+        bytes.starts_with(b"\0asm"),
+        "{} is not wasm",
+        path.display()
+    );
+
+    let other = pbi(&["--component", "/tmp/other.wasm", "wasm"])?;
+    assert_eq!(
+        String::from_utf8(other.stdout)?.trim_end(),
+        "/tmp/other.wasm"
+    );
+    Ok(())
+}
+
+#[test]
 fn run_reports_an_invalid_input_with_exit_code_1() -> Result<()> {
     let output = pbi(&["run", "list-datasets", "--input", "top=ten"])?;
     assert_eq!(output.status.code(), Some(1), "{output:?}");
