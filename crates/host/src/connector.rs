@@ -86,6 +86,12 @@ pub struct HostConfig {
     /// Where compiled components are cached on disk (see [`crate::cache`]); `None` (the
     /// default) compiles on every load. The CLI uses [`crate::cache::default_dir`].
     pub cache_dir: Option<PathBuf>,
+    /// How many invocations may run at the same time on one [`Connector`] (default 32). Each
+    /// gets a ready slot from wasmtime's pooling allocator (instance, linear memories,
+    /// tables), so instantiating is cheap and dropping an instance resets its slot instead
+    /// of unmapping its memory. The pool holds two linear memories per concurrent call on
+    /// average; a call that finds no free slot fails with a `Call` error naming the limit.
+    pub max_concurrent_calls: u32,
 }
 
 impl Default for HostConfig {
@@ -102,6 +108,7 @@ impl Default for HostConfig {
             allow_hosts: None,
             redirects: Vec::new(),
             cache_dir: None,
+            max_concurrent_calls: 32,
         }
     }
 }
@@ -249,7 +256,7 @@ impl Connector {
     /// later loads of the same component on the same engine configuration.
     pub fn load(path: impl AsRef<Path>, config: HostConfig) -> Result<Self, HostError> {
         let path = path.as_ref();
-        let engine = engine()?;
+        let engine = engine(&config)?;
         let load_error = |e: wasmtime::Error| HostError::Load {
             path: path.to_path_buf(),
             message: format!("{e:#}"),
@@ -276,7 +283,7 @@ impl Connector {
 
     /// Like [`Connector::load`], from the component's bytes.
     pub fn from_bytes(bytes: &[u8], config: HostConfig) -> Result<Self, HostError> {
-        let engine = engine()?;
+        let engine = engine(&config)?;
         let component = Component::new(&engine, bytes).map_err(|e| HostError::Load {
             path: PathBuf::from("<bytes>"),
             message: format!("{e:#}"),
@@ -627,11 +634,45 @@ impl Connector {
 }
 
 /// The engine every component is compiled with: epoch interruption on, so that the call
-/// deadline can stop guest code (a few percent slower than without).
-fn engine() -> Result<Engine, HostError> {
+/// deadline can stop guest code (a few percent slower than without), and the pooling
+/// allocator sized by `host` (see [`HostConfig::max_concurrent_calls`]).
+fn engine(host: &HostConfig) -> Result<Engine, HostError> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    config.allocation_strategy(pooling(host));
     Engine::new(&config).map_err(|e| HostError::Setup(format!("{e:#}")))
+}
+
+/// The pool of instance slots: per component, the same limits the store's limiter applies;
+/// in total, enough for `max_concurrent_calls` components of the usual shape.
+///
+/// Every linear memory slot reserves its full address range (wasmtime's default
+/// reservation, a few GiB of address space, not of RAM), so the totals stay small.
+fn pooling(host: &HostConfig) -> wasmtime::PoolingAllocationConfig {
+    let calls = host.max_concurrent_calls.max(1);
+    let mut pool = wasmtime::PoolingAllocationConfig::new();
+    pool.total_component_instances(calls)
+        .total_core_instances(calls.saturating_mul(8))
+        .total_memories(calls.saturating_mul(2))
+        .total_tables(calls.saturating_mul(8))
+        .max_memory_size(host.memory_limit_bytes)
+        .table_elements(host.max_table_elements)
+        .max_core_instances_per_component(clamp_u32(host.max_instances))
+        .max_memories_per_component(clamp_u32(host.max_memories))
+        .max_tables_per_component(clamp_u32(host.max_tables))
+        // A freed slot keeps its first pages mapped and zeroes them instead of handing them
+        // back to the kernel: the next instance does not fault them in again.
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES);
+    pool
+}
+
+/// How much of a freed memory or table slot stays mapped (see [`pooling`]): about what one
+/// List Datasets call touches.
+const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
+
+fn clamp_u32(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 /// The compiled component, linked, ready to instantiate.

@@ -174,6 +174,41 @@ fn a_long_sleep_ends_at_the_call_limit() -> Result<()> {
     next_call_works(&connector)
 }
 
+#[test]
+fn the_instance_pool_bounds_concurrent_calls_and_reuses_its_slots() -> Result<()> {
+    let connector = load(HostConfig {
+        call_timeout: Duration::from_secs(2),
+        max_concurrent_calls: 1,
+        ..HostConfig::default()
+    })?;
+    // A freed slot is reset and reused: more calls than slots, one after the other.
+    for _ in 0..5 {
+        next_call_works(&connector)?;
+    }
+    std::thread::scope(|scope| -> Result<()> {
+        // This call sleeps, holding the only slot until its budget ends.
+        let sleeper = scope.spawn(|| {
+            let inputs = json!({"dataset-id": "d", "table-name": "t", "columns": "[]"});
+            invoke(&connector, "update-table", inputs)
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let (message, _) = call_error(invoke(
+            &connector,
+            "delete-rows",
+            json!({"dataset-id": "d", "table-name": "t"}),
+        ))?;
+        ensure!(message.contains("concurrent"), "{message}");
+        let (slept, _) = call_error(
+            sleeper
+                .join()
+                .map_err(|_| anyhow!("the sleeper panicked"))?,
+        )?;
+        ensure!(slept.contains("call limit"), "{slept}");
+        Ok(())
+    })?;
+    next_call_works(&connector)
+}
+
 /// What a loopback server does once it has read a request.
 #[derive(Clone, Copy)]
 enum Answer {
