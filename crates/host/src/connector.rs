@@ -10,6 +10,7 @@ use crate::definition::{ActionDefinition, ComponentDefinition};
 use crate::egress::{EgressPolicy, SeenRequest, scrub};
 use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
 use crate::oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
+use crate::pool::HttpPool;
 use crate::validate::{check_inputs_with, schema_validator};
 use crate::value::{json_to_val, val_to_json};
 use serde::Deserialize;
@@ -328,6 +329,7 @@ impl Connector {
             engine,
             pre,
             config,
+            pool: HttpPool::new(),
             _ticker: ticker,
         };
         // describe needs no network: the default policy allows no host.
@@ -382,6 +384,22 @@ impl Connector {
     /// The keys of the functions the actions interface exports.
     pub fn exported_actions(&self) -> impl Iterator<Item = &str> {
         self.actions.keys().map(String::as_str)
+    }
+
+    /// The egress policy of one invocation with `connection`: the configured (or default)
+    /// hosts and redirects, the secrets to scrub, and the connector's kept-alive connections.
+    fn egress(&self, connection: &Value, secrets: Vec<String>) -> EgressPolicy {
+        let mut egress = EgressPolicy::new(
+            self.runner
+                .config
+                .allow_hosts
+                .clone()
+                .unwrap_or_else(|| self.default_allow_hosts(connection)),
+            self.runner.config.redirects.clone(),
+        )
+        .with_pool(self.runner.pool.clone());
+        egress.secrets = secrets;
+        egress
     }
 
     /// The hosts allowed by default for `connection`: the host of the definition's
@@ -482,15 +500,7 @@ impl Connector {
             }
         }
 
-        let mut egress = EgressPolicy::new(
-            self.runner
-                .config
-                .allow_hosts
-                .clone()
-                .unwrap_or_else(|| self.default_allow_hosts(connection)),
-            self.runner.config.redirects.clone(),
-        );
-        egress.secrets = secrets.clone();
+        let egress = self.egress(connection, secrets.clone());
 
         let (result, logs, requests) =
             self.runner.call(&func.index, action_key, &params, egress)?;
@@ -604,15 +614,7 @@ impl Connector {
             params.push(val);
         }
 
-        let mut egress = EgressPolicy::new(
-            self.runner
-                .config
-                .allow_hosts
-                .clone()
-                .unwrap_or_else(|| self.default_allow_hosts(connection)),
-            self.runner.config.redirects.clone(),
-        );
-        egress.secrets = secrets;
+        let egress = self.egress(connection, secrets);
         // The guest's logs are dropped on success: they may hold what the token endpoint
         // answered. A failure's logs are scrubbed of every secret the host knows.
         let (result, _logs, _requests) =
@@ -680,6 +682,8 @@ struct Runner {
     engine: Engine,
     pre: InstancePre<HostState>,
     config: HostConfig,
+    /// Kept-alive connections, shared by every invocation (see [`crate::pool`]).
+    pool: HttpPool,
     /// Advances the engine's epoch while the runner lives; dropping it stops and joins the
     /// thread.
     _ticker: EpochTicker,

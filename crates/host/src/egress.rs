@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use url::Url;
+
+use crate::pool::HttpPool;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// What stands in for secret header values in the request log.
@@ -55,6 +57,9 @@ pub struct EgressPolicy {
     pub(crate) deadline: Option<Instant>,
     /// The largest answer body the guest may read (no cap by default).
     pub(crate) max_response_bytes: Option<u64>,
+    /// Kept-alive connections to send through; without one, every request opens its own
+    /// connection (wasmtime-wasi-http's default sender).
+    pub(crate) pool: Option<HttpPool>,
 }
 
 impl EgressPolicy {
@@ -67,7 +72,14 @@ impl EgressPolicy {
             secrets: Vec::new(),
             deadline: None,
             max_response_bytes: None,
+            pool: None,
         }
+    }
+
+    /// This policy sending through `pool`'s kept-alive connections.
+    pub fn with_pool(mut self, pool: HttpPool) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     /// A copy of the requests logged so far.
@@ -183,6 +195,9 @@ struct CappedBody {
     /// Whether the answer's `Content-Length` is over the cap.
     declared_over: bool,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The longest pause between two parts of the body, and the timer for the current one
+    /// (wasmtime-wasi-http's own sender has one too; the pool's answers need this one).
+    between_bytes: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
     /// Set after the first error: nothing more is read.
     failed: bool,
 }
@@ -212,7 +227,21 @@ impl Body for CappedBody {
             this.failed = true;
             return Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)));
         }
-        let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                if let Some((_, pause)) = this.between_bytes.as_mut()
+                    && pause.as_mut().poll(cx).is_ready()
+                {
+                    this.failed = true;
+                    return Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)));
+                }
+                return Poll::Pending;
+            }
+        };
+        if let Some((gap, pause)) = this.between_bytes.as_mut() {
+            pause.as_mut().reset(tokio::time::Instant::now() + *gap);
+        }
         if let Some(Ok(frame)) = &frame
             && let Some(data) = frame.data_ref()
         {
@@ -299,19 +328,45 @@ impl WasiHttpHooks for EgressPolicy {
         let deadline = self.deadline;
         let cap = self.max_response_bytes;
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let requested = options;
         let options = bounded_options(options, left);
+        let pool = self.pool.clone();
         Box::new(async move {
             // Timers are made here, inside the runtime that drives the exchange.
             let deadline = deadline.map(tokio::time::Instant::from_std);
-            let send = wasmtime_wasi_http::default_send_request(request, options);
-            // Connecting and the first byte each have the remaining budget as a timeout; the
-            // deadline bounds them together.
-            let (response, io) = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, send)
-                    .await
-                    .map_err(|_| HttpError::ConnectionReadTimeout)??,
-                None => send.await?,
-            };
+            let between_bytes = options.and_then(|o| o.between_bytes_timeout);
+            let (response, io): (_, Box<dyn Future<Output = Result<(), HttpError>> + Send>) =
+                match pool {
+                    // The pool drives its connections itself; nothing is left for the caller.
+                    Some(pool) => (
+                        pool.send(request, requested, deadline).await?,
+                        Box::new(async { Ok(()) }),
+                    ),
+                    None => {
+                        let send = wasmtime_wasi_http::default_send_request(request, options);
+                        // Connecting and the first byte each have the remaining budget as a
+                        // timeout; the deadline bounds them together.
+                        let (response, io) = match deadline {
+                            Some(deadline) => tokio::time::timeout_at(deadline, send)
+                                .await
+                                .map_err(|_| HttpError::ConnectionReadTimeout)??,
+                            None => send.await?,
+                        };
+                        // The connection's own driver (it also streams the request body):
+                        // past the deadline it is dropped, which fails a guest still writing
+                        // a body nobody reads.
+                        let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                            match deadline {
+                                Some(deadline) => Box::new(async move {
+                                    tokio::time::timeout_at(deadline, io)
+                                        .await
+                                        .unwrap_or(Err(HttpError::ConnectionWriteTimeout))
+                                }),
+                                None => Box::new(io),
+                            };
+                        (response.map(|body| body.boxed_unsync()), io)
+                    }
+                };
             // A declared length over the cap fails at the first read, before any byte.
             let declared_over = match (cap, response.headers().get(CONTENT_LENGTH)) {
                 (Some(cap), Some(length)) => length
@@ -323,25 +378,17 @@ impl WasiHttpHooks for EgressPolicy {
             };
             let response = response.map(|body| {
                 CappedBody {
-                    inner: body.boxed_unsync(),
+                    inner: body,
                     read: 0,
                     cap,
                     declared_over,
                     deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+                    between_bytes: between_bytes
+                        .map(|gap| (gap, Box::pin(tokio::time::sleep(gap)))),
                     failed: false,
                 }
                 .boxed_unsync()
             });
-            // The connection's own driver (it also streams the request body): past the
-            // deadline it is dropped, which fails a guest still writing a body nobody reads.
-            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = match deadline {
-                Some(deadline) => Box::new(async move {
-                    tokio::time::timeout_at(deadline, io)
-                        .await
-                        .unwrap_or(Err(HttpError::ConnectionWriteTimeout))
-                }),
-                None => Box::new(io),
-            };
             Ok((response, io))
         })
     }

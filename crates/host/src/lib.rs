@@ -34,6 +34,7 @@ mod invoke;
 mod loopback;
 pub mod manifest;
 mod oauth;
+mod pool;
 mod session;
 mod tokens;
 mod validate;
@@ -52,6 +53,7 @@ pub use egress::{EgressPolicy, REDACTED, SeenRequest};
 pub use invoke::{ActionError, ActionOutput, HttpResponse, INVALID_INPUT, Invocation};
 pub use loopback::{CALLBACK_PATH, Callback, RedirectError, RedirectListener};
 pub use oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
+pub use pool::HttpPool;
 pub use session::{DEFAULT_REFRESH_MARGIN, REFRESH_ON_KINDS, Session, SessionError};
 pub use tokens::{TOKEN_FILE_ENV, TokenFile, TokenFileError, unix_now};
 

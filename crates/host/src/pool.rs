@@ -1,0 +1,197 @@
+//! Kept-alive connections for the guest's outgoing HTTP, shared by every invocation of one
+//! [`crate::Connector`].
+//!
+//! wasmtime-wasi-http's own sender opens a new TCP connection (and for `https`, builds a new
+//! TLS configuration and does a full handshake) for every request, without `TCP_NODELAY`. A
+//! connector step usually talks to one host, often several times in a row, so the host keeps
+//! connections open between requests and between invocations instead: hyper-util's pooled
+//! client over a `TCP_NODELAY` connector, with rustls (ring, webpki roots) for `https`.
+//!
+//! What the guest asked for is kept: its connect and first-byte timeouts bound the wait for
+//! the answer's head together (their sum: hyper-util connects inside the request), its between-bytes timeout and the call's deadline bound the
+//! body ([`crate::egress`] wraps it), and a request body the server stops reading fails at
+//! the deadline.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
+
+/// How long an unused connection stays open: a little less than the usual server-side
+/// keep-alive timeouts, so the host rarely picks one the server is closing.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// A pool of kept-alive HTTP/1.1 connections (cheap to clone: clones share the pool).
+#[derive(Clone)]
+pub struct HttpPool {
+    client: Client<HttpsConnector<HttpConnector>, DeadlineBody>,
+}
+
+impl std::fmt::Debug for HttpPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpPool").finish_non_exhaustive()
+    }
+}
+
+impl Default for HttpPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpPool {
+    /// An empty pool. Connections are made on first use and kept for [`IDLE_TIMEOUT`].
+    pub fn new() -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        // The TLS layer below decides by scheme; the TCP connector must accept https URIs.
+        tcp.enforce_http(false);
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build(connector);
+        Self { client }
+    }
+
+    /// Sends `request` (absolute URI) on a pooled connection and waits for the answer's head,
+    /// at most until `deadline` and, when the guest set them, its connect plus first-byte
+    /// timeouts (`options` as the guest asked, not cut to the deadline).
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        let request = request.map(|body| DeadlineBody {
+            inner: body,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+        });
+        // hyper-util connects inside the request, so the two phases cannot be timed apart:
+        // together they get what the guest allowed for each (one it did not set adds nothing).
+        let head_timeout = options.and_then(|o| match (o.connect_timeout, o.first_byte_timeout) {
+            (None, None) => None,
+            (connect, first_byte) => Some(
+                connect
+                    .unwrap_or_default()
+                    .saturating_add(first_byte.unwrap_or_default()),
+            ),
+        });
+        let by_options = head_timeout.and_then(|t| tokio::time::Instant::now().checked_add(t));
+        let until = match (deadline, by_options) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let sent = self.client.request(request);
+        let response = match until {
+            Some(until) => tokio::time::timeout_at(until, sent)
+                .await
+                .map_err(|_| HttpError::ConnectionReadTimeout)?,
+            None => sent.await,
+        }
+        .map_err(client_error)?;
+        Ok(response.map(|body| body.map_err(HttpError::from).boxed_unsync()))
+    }
+}
+
+/// The wasi:http error for a failure of the pooled client: connection failures keep their
+/// I/O error (so DNS and refused connections read as such), hyper's own errors stay hyper's.
+fn client_error(error: hyper_util::client::legacy::Error) -> HttpError {
+    use std::error::Error as _;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let io = std::io::Error::new(io.kind(), io.to_string());
+            return if error.is_connect() {
+                HttpError::Connect(io)
+            } else {
+                HttpError::ConnectionTerminated
+            };
+        }
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            return if hyper.is_timeout() {
+                HttpError::HttpResponseTimeout
+            } else if hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled() {
+                HttpError::ConnectionTerminated
+            } else {
+                HttpError::HttpProtocolError
+            };
+        }
+        if let Some(wasi) = cause.downcast_ref::<HttpError>() {
+            return copy_of(wasi);
+        }
+        source = cause.source();
+    }
+    if error.is_connect() {
+        HttpError::ConnectionRefused
+    } else {
+        HttpError::HttpProtocolError
+    }
+}
+
+/// The request body's own errors (the guest's body ended early, or the deadline below) come
+/// back through hyper; these are the ones worth keeping as they are.
+fn copy_of(error: &HttpError) -> HttpError {
+    match error {
+        HttpError::ConnectionWriteTimeout => HttpError::ConnectionWriteTimeout,
+        HttpError::HttpRequestBodySize(size) => HttpError::HttpRequestBodySize(*size),
+        _ => HttpError::HttpProtocolError,
+    }
+}
+
+/// A request body that fails once the call's deadline has passed: a server that stops reading
+/// cannot hold a guest that is still writing past it (hyper then drops the connection, and the
+/// guest's next write fails).
+struct DeadlineBody {
+    inner: WasiBody,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        if let Some(deadline) = this.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Some(Err(HttpError::ConnectionWriteTimeout)));
+        }
+        Pin::new(&mut this.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
