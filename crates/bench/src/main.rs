@@ -418,14 +418,16 @@ impl Bench {
 
         let component = median(&component);
         let native = median(&new_connection);
-        let ratio = ratio(component, native);
+        let keep = median(&keep_alive);
+        // The host keeps its connections alive (pbi_host::HttpPool), so the like-for-like
+        // native client does too.
+        let ratio = ratio(component, keep);
         self.verdicts.push(Verdict {
-            metric: "(1) List Datasets, component / native (new connection each)".into(),
-            measured: format!("{ratio:.2}x ({} / {})", show(component), show(native)),
+            metric: "(1) List Datasets, component / native (both keep connections alive)".into(),
+            measured: format!("{ratio:.2}x ({} / {})", show(component), show(keep)),
             target: "<= 1.10x".into(),
             pass: ratio <= 1.10,
         });
-        let keep = median(&keep_alive);
         let pooled = median(&pooled);
         let both_instantiate = median(&both.iter().map(|b| b.1).collect::<Vec<_>>());
         let both_in_guest = median(&both.iter().map(|b| b.2).collect::<Vec<_>>());
@@ -444,11 +446,11 @@ impl Bench {
         let _ = writeln!(d, "    native:    {native_request}");
         let _ = writeln!(
             d,
-            "  the host's egress (wasmtime_wasi_http::default_send_request) opens a new TCP connection"
+            "  pbi-host keeps connections alive across invocations (pbi_host::HttpPool, TCP_NODELAY);"
         );
         let _ = writeln!(
             d,
-            "  per request, without TCP_NODELAY; the native baseline opens its connections the same way."
+            "  the bench store's \"host egress\" is the policy without the pool (a new connection each)."
         );
         table(
             d,
@@ -458,8 +460,8 @@ impl Bench {
                 ("  the same with TCP_NODELAY", show(median(&nodelay))),
                 ("native hyper, keep-alive", show(keep)),
                 (
-                    "  component / native keep-alive",
-                    format!("{:.2}x", self::ratio(component, keep)),
+                    "  component / native new connection each",
+                    format!("{:.2}x", self::ratio(component, native)),
                 ),
                 (
                     "bench store, host egress (instantiate, call, drop)",
@@ -736,19 +738,20 @@ impl Bench {
 
         let component = median(&component);
         let native = median(&native);
-        let ratio = ratio(component, native);
+        let keep = median(&keep_alive);
+        // Like (1): pbi-host keeps its connections alive, so the native client does too.
+        let ratio = ratio(component, keep);
         let rate = |d: Duration| total as f64 / d.as_secs_f64();
         self.verdicts.push(Verdict {
-            metric: format!("(3) Create Rows {total} rows, component / native"),
+            metric: format!("(3) Create Rows {total} rows, component / native (keep-alive)"),
             measured: format!(
                 "{ratio:.2}x ({:.0} vs {:.0} rows/s)",
                 rate(component),
-                rate(native)
+                rate(keep)
             ),
             target: "<= 1.50x".into(),
             pass: ratio <= 1.5,
         });
-        let keep = median(&keep_alive);
         let pooled_total = pooled.instantiate + pooled.call;
         let d = &mut self.details;
         let _ = writeln!(
