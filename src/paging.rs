@@ -101,9 +101,10 @@ pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
             data.push_str(value.get());
             continue;
         }
-        let list: Vec<&RawValue> = serde_json::from_slice(value.get().as_bytes()).map_err(|_| {
-            ActionError::unexpected_body(response, "a \"value\" that is not a list")
-        })?;
+        let list: Vec<&RawValue> =
+            serde_json::from_slice(value.get().as_bytes()).map_err(|_| {
+                ActionError::unexpected_body(response, "a \"value\" that is not a list")
+            })?;
         let offset = usize::try_from(page.offset)
             .unwrap_or(usize::MAX)
             .min(list.len());
