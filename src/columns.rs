@@ -94,7 +94,7 @@ pub fn table_name(input: &str, value: &str) -> Result<String, ActionError> {
 
 /// Parses and checks a JSON array of column definitions.
 pub fn parse(input: &str, text: &str) -> Result<Vec<Column>, ActionError> {
-    let value: Value = serde_json::from_str(text)
+    let value: Value = serde_json::from_slice(text.as_bytes())
         .map_err(|e| ActionError::invalid(input, format!("is not valid JSON ({e})")))?;
     let Value::Array(items) = value else {
         return Err(ActionError::invalid(

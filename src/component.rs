@@ -532,16 +532,13 @@ fn token_set(t: TokenSet) -> wo::TokenSet {
 
 /// Runs a token request over wasi:http, without a bearer token.
 fn with_token_endpoint(
-    f: impl FnOnce(
-        &dyn Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, oauth::HttpFailure>,
-    ) -> Result<TokenSet, OAuthError>,
+    f: impl FnOnce(&mut dyn Transport) -> Result<TokenSet, OAuthError>,
 ) -> Result<wo::TokenSet, wo::OauthError> {
-    let transport = std::cell::RefCell::new(Wasi {
+    let mut transport = Wasi {
         token: None,
         seed: seed(),
-    });
-    let client = oauth::http_client(&transport);
-    f(&client).map(token_set).map_err(oauth_error)
+    };
+    f(&mut transport).map(token_set).map_err(oauth_error)
 }
 
 impl wo::Guest for Component {
@@ -565,13 +562,13 @@ impl wo::Guest for Component {
         code_verifier: String,
     ) -> Result<wo::TokenSet, wo::OauthError> {
         let config = oauth_config(&c).map_err(oauth_error)?;
-        with_token_endpoint(|http| {
-            oauth::exchange_code(&config, &redirect_uri, &code, &code_verifier, &http)
+        with_token_endpoint(|transport| {
+            oauth::exchange_code(&config, &redirect_uri, &code, &code_verifier, transport)
         })
     }
 
     fn refresh(c: wt::Connection, refresh_token: String) -> Result<wo::TokenSet, wo::OauthError> {
         let config = oauth_config(&c).map_err(oauth_error)?;
-        with_token_endpoint(|http| oauth::refresh(&config, &refresh_token, &http))
+        with_token_endpoint(|transport| oauth::refresh(&config, &refresh_token, transport))
     }
 }

@@ -1,5 +1,8 @@
 //! OAuth 2.0 for the connection: the authorization-code grant with PKCE, code exchange and
-//! refresh against the Microsoft identity platform, with the `oauth2` crate.
+//! refresh against the Microsoft identity platform, with the `oauth2` crate: its client,
+//! PKCE and authorization URL, and its token and error response types. The token requests
+//! themselves are built and read here, the way oauth2 builds and reads them (see
+//! [`exchange_code`]), which keeps the `http` crate out of the component.
 //!
 //! Microsoft has two generations of endpoints and they understand different parameters:
 //! v1 (`.../oauth2/authorize`, `.../oauth2/token`) names the API with
@@ -10,15 +13,14 @@
 //!
 //! HTTP goes through any [`Transport`]: the component's is wasi:http.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
 
 use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenType};
 use oauth2::{
-    AccessToken, AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
-    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, Scope, StandardRevocableToken, TokenUrl,
+    AccessToken, AuthType, AuthUrl, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
+    StandardRevocableToken, TokenUrl,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -225,12 +227,15 @@ impl OAuthConfig {
             // Microsoft documents the client credentials in the form body.
             .set_auth_type(AuthType::RequestBody);
         if let Some(uri) = redirect_uri {
-            let uri = RedirectUrl::new(uri.trim().to_string())
-                .map_err(|e| OAuthError::invalid("redirect-uri", format!("is not a URL ({e})")))?;
-            client = client.set_redirect_uri(uri);
+            client = client.set_redirect_uri(redirect_url(uri)?);
         }
         Ok(client)
     }
+}
+
+fn redirect_url(uri: &str) -> Result<RedirectUrl, OAuthError> {
+    RedirectUrl::new(uri.trim().to_string())
+        .map_err(|e| OAuthError::invalid("redirect-uri", format!("is not a URL ({e})")))
 }
 
 /// The token answer of either endpoint generation: v1 sends `expires_in` as a string, v2 as
@@ -403,56 +408,87 @@ pub fn authorize(config: &OAuthConfig, redirect_uri: &str) -> Result<Authorizati
     })
 }
 
-/// The error type of [`http_client`].
-#[derive(Debug)]
-pub struct HttpFailure(String);
+/// The media type oauth2 asks token endpoints for, and the one it accepts back.
+const CONTENT_TYPE_JSON: &str = "application/json";
 
-impl fmt::Display for HttpFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// A token request as the `oauth2` crate builds one: a form POST to the Token URL with the
+/// client credentials in the body (`AuthType::RequestBody`) between the grant's parameters
+/// (`before`) and the extra ones (`after`), as oauth2 orders them. It is written here rather
+/// than by oauth2 because oauth2's request path brings the `http` crate,
+/// `serde_path_to_error` and the Unicode lower-case tables into the component: 73 KB of it
+/// (see docs/performance.md, "Component size").
+fn token_request(config: &OAuthConfig, before: &[(&str, &str)], after: &[(&str, &str)]) -> Request {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(before)
+        .append_pair("client_id", &config.client_id)
+        .append_pair("client_secret", &config.client_secret)
+        .extend_pairs(after)
+        .finish()
+        .into_bytes();
+    Request {
+        method: Method::Post,
+        url: config.token_url.as_str().to_string(),
+        headers: vec![
+            ("accept".into(), CONTENT_TYPE_JSON.into()),
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+        ],
+        body,
     }
 }
 
-impl std::error::Error for HttpFailure {}
+/// Why a token request failed, before it is worded: the cases of oauth2's
+/// `RequestTokenError`.
+enum TokenFailure {
+    /// The endpoint answered with an OAuth error.
+    Refused(BasicErrorResponse),
+    /// The endpoint could not be reached.
+    Unreachable(String),
+    /// The answer is not the JSON expected.
+    Unreadable(serde_json::Error),
+    /// Any other unusable answer.
+    Other(String),
+}
 
-/// An `oauth2` HTTP client over a [`Transport`] (which must not add a bearer token).
-pub fn http_client<T: Transport>(
-    transport: &RefCell<T>,
-) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpFailure> + '_ {
-    move |request: oauth2::HttpRequest| {
-        let (parts, body) = request.into_parts();
-        let method = Method::parse(parts.method.as_str())
-            .ok_or_else(|| HttpFailure(format!("unsupported method {}", parts.method)))?;
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let request = Request {
-            method,
-            url: parts.uri.to_string(),
-            headers,
-            body,
-        };
-        let response = transport
-            .borrow_mut()
-            .send(&request, Some(TOKEN_TIMEOUT))
-            .map_err(|e| HttpFailure(e.message))?;
-        // oauth2 reads only the Content-Type of a token answer; the named constant keeps
-        // header-name parsing out of the component.
-        let mut builder = oauth2::http::Response::builder().status(response.status);
-        if let Some(content_type) = response.header("content-type") {
-            builder = builder.header(oauth2::http::header::CONTENT_TYPE, content_type);
+/// Sends a token request and reads the answer as oauth2 does: any status but 200 is an
+/// OAuth error answer, a 200 must be JSON (when it says what it is) and not empty.
+fn request_token(
+    transport: &mut dyn Transport,
+    request: &Request,
+) -> Result<MicrosoftTokenResponse, TokenFailure> {
+    let response = transport
+        .send(request, Some(TOKEN_TIMEOUT))
+        .map_err(|e| TokenFailure::Unreachable(e.message))?;
+    let body = response.body.as_slice();
+    if response.status != 200 {
+        if body.is_empty() {
+            return Err(TokenFailure::Other(
+                "server returned empty error response".into(),
+            ));
         }
-        builder
-            .body(response.body)
-            .map_err(|e| HttpFailure(format!("unreadable answer: {e}")))
+        return Err(serde_json::from_slice(body)
+            .map_or_else(TokenFailure::Unreadable, TokenFailure::Refused));
     }
+    if let Some(content_type) = response.header("content-type") {
+        // oauth2 lower-cases the value with full Unicode tables; no character outside ASCII
+        // lower-cases into `application/json`, so comparing ASCII only is the same test.
+        let json = content_type
+            .get(..CONTENT_TYPE_JSON.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(CONTENT_TYPE_JSON));
+        if !json {
+            return Err(TokenFailure::Other(format!(
+                "unexpected response Content-Type: {content_type:?}, should be `{CONTENT_TYPE_JSON}`"
+            )));
+        }
+    }
+    if body.is_empty() {
+        return Err(TokenFailure::Other(
+            "server returned empty response body".into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(TokenFailure::Unreadable)
 }
 
 fn token_set(response: MicrosoftTokenResponse) -> TokenSet {
@@ -467,9 +503,9 @@ fn token_set(response: MicrosoftTokenResponse) -> TokenSet {
     }
 }
 
-fn token_error(error: RequestTokenError<HttpFailure, BasicErrorResponse>) -> OAuthError {
+fn token_error(error: TokenFailure) -> OAuthError {
     let (kind, code, message) = match error {
-        RequestTokenError::ServerResponse(answer) => {
+        TokenFailure::Refused(answer) => {
             let code = answer.error().as_ref().to_string();
             let kind = match answer.error() {
                 BasicErrorResponseType::InvalidGrant => OAuthErrorKind::AuthorizeAgain,
@@ -497,19 +533,23 @@ fn token_error(error: RequestTokenError<HttpFailure, BasicErrorResponse>) -> OAu
             };
             (kind, Some(code), message)
         }
-        RequestTokenError::Request(e) => (
+        TokenFailure::Unreachable(e) => (
             OAuthErrorKind::Transport,
             None,
             format!("the token endpoint could not be reached: {e}"),
         ),
         // The parse error's own text may quote the body, which may hold a token: only its
         // location is kept.
-        RequestTokenError::Parse(e, _) => (
+        TokenFailure::Unreadable(e) => (
             OAuthErrorKind::Service,
             None,
-            format!("the token answer could not be read (at {})", e.path()),
+            format!(
+                "the token answer could not be read (at line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         ),
-        RequestTokenError::Other(e) => (
+        TokenFailure::Other(e) => (
             OAuthErrorKind::Service,
             None,
             format!("the token endpoint gave an unexpected answer: {e}"),
@@ -523,60 +563,62 @@ fn token_error(error: RequestTokenError<HttpFailure, BasicErrorResponse>) -> OAu
     }
 }
 
-/// Exchanges an authorization code for tokens.
-pub fn exchange_code<C>(
+/// Exchanges an authorization code for tokens, over a transport that adds no bearer token.
+pub fn exchange_code(
     config: &OAuthConfig,
     redirect_uri: &str,
     code: &str,
     code_verifier: &str,
-    http: &C,
-) -> Result<TokenSet, OAuthError>
-where
-    C: oauth2::SyncHttpClient<Error = HttpFailure>,
-{
+    transport: &mut dyn Transport,
+) -> Result<TokenSet, OAuthError> {
     if code.trim().is_empty() {
         return Err(OAuthError::invalid("code", "is required"));
     }
     if code_verifier.is_empty() {
         return Err(OAuthError::invalid("code-verifier", "is required"));
     }
-    let client = config.client(Some(redirect_uri))?;
-    let mut request = client
-        .exchange_code(AuthorizationCode::new(code.trim().to_string()))
-        .set_pkce_verifier(PkceCodeVerifier::new(code_verifier.to_string()));
-    match config.token_version() {
-        EndpointVersion::V1 => request = request.add_extra_param("resource", POWER_BI_RESOURCE),
-        EndpointVersion::V2 => request = request.add_extra_param("scope", config.scopes.join(" ")),
-    }
-    request
-        .request(http)
+    let redirect_uri = redirect_url(redirect_uri)?;
+    let scopes = config.scopes.join(" ");
+    let extra = match config.token_version() {
+        EndpointVersion::V1 => ("resource", POWER_BI_RESOURCE),
+        EndpointVersion::V2 => ("scope", scopes.as_str()),
+    };
+    let request = token_request(
+        config,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code.trim()),
+            ("code_verifier", code_verifier),
+        ],
+        &[("redirect_uri", redirect_uri.as_str()), extra],
+    );
+    request_token(transport, &request)
         .map(token_set)
         .map_err(|e| token_error(e).redact(&[&config.client_secret, code, code_verifier]))
 }
 
-/// Trades a refresh token for new tokens.
-pub fn refresh<C>(
+/// Trades a refresh token for new tokens, over a transport that adds no bearer token.
+pub fn refresh(
     config: &OAuthConfig,
     refresh_token: &str,
-    http: &C,
-) -> Result<TokenSet, OAuthError>
-where
-    C: oauth2::SyncHttpClient<Error = HttpFailure>,
-{
+    transport: &mut dyn Transport,
+) -> Result<TokenSet, OAuthError> {
     if refresh_token.trim().is_empty() {
         return Err(OAuthError::invalid("refresh-token", "is required"));
     }
-    let client = config.client(None)?;
-    let token = RefreshToken::new(refresh_token.trim().to_string());
-    let mut request = client.exchange_refresh_token(&token);
+    let scopes = config.scopes.join(" ");
+    let mut before = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.trim()),
+    ];
+    let mut after = vec![];
     match config.token_version() {
-        EndpointVersion::V1 => request = request.add_extra_param("resource", POWER_BI_RESOURCE),
-        EndpointVersion::V2 => {
-            request = request.add_scopes(config.scopes.iter().cloned().map(Scope::new))
-        }
+        EndpointVersion::V1 => after.push(("resource", POWER_BI_RESOURCE)),
+        // oauth2 sends the scopes with the grant's parameters, and none when there are none.
+        EndpointVersion::V2 if !scopes.is_empty() => before.push(("scope", &scopes)),
+        EndpointVersion::V2 => {}
     }
-    request
-        .request(http)
+    request_token(transport, &token_request(config, &before, &after))
         .map(token_set)
         .map_err(|e| token_error(e).redact(&[&config.client_secret, refresh_token]))
 }
@@ -585,6 +627,7 @@ where
 mod tests {
     use super::*;
     use crate::exchange::scripted::Scripted;
+    use crate::http::Response;
 
     const SECRET: &str = "s3cret-value";
 
@@ -659,23 +702,17 @@ mod tests {
     #[test]
     fn exchange_v2_with_numeric_expiry() {
         let c = config(None, None);
-        let t = RefCell::new(Scripted::new([Scripted::answer(
+        let mut t = Scripted::new([Scripted::answer(
             200,
             r#"{"token_type":"Bearer","access_token":"at-1","expires_in":3599,"refresh_token":"rt-1","scope":"a b"}"#,
-        )]));
-        let tokens = exchange_code(
-            &c,
-            "http://localhost/cb",
-            "code-1",
-            "verifier-1",
-            &http_client(&t),
-        )
-        .unwrap();
+        )]);
+        let tokens =
+            exchange_code(&c, "http://localhost/cb", "code-1", "verifier-1", &mut t).unwrap();
         assert_eq!(tokens.access_token, "at-1");
         assert_eq!(tokens.expires_in_seconds, Some(3599));
         assert_eq!(tokens.refresh_token.as_deref(), Some("rt-1"));
         assert_eq!(tokens.scope.as_deref(), Some("a b"));
-        let sent = &t.borrow().sent[0].0;
+        let sent = &t.sent[0].0;
         assert_eq!(
             sent.url,
             "https://login.microsoftonline.com/common/oauth2/v2.0/token"
@@ -699,14 +736,14 @@ mod tests {
             None,
             Some("https://login.microsoftonline.com/common/oauth2/token"),
         );
-        let t = RefCell::new(Scripted::new([Scripted::answer(
+        let mut t = Scripted::new([Scripted::answer(
             200,
             r#"{"token_type":"Bearer","access_token":"at-2","expires_in":"3600","expires_on":"1700000000","resource":"x"}"#,
-        )]));
-        let tokens = refresh(&c, "rt-old", &http_client(&t)).unwrap();
+        )]);
+        let tokens = refresh(&c, "rt-old", &mut t).unwrap();
         assert_eq!(tokens.expires_in_seconds, Some(3600));
         assert_eq!(tokens.refresh_token, None);
-        let f = form(&t.borrow().sent[0].0);
+        let f = form(&t.sent[0].0);
         assert!(f.contains(&("resource".into(), POWER_BI_RESOURCE.into())));
         assert!(f.contains(&("grant_type".into(), "refresh_token".into())));
         assert!(!f.iter().any(|(k, _)| k == "scope"));
@@ -716,28 +753,130 @@ mod tests {
     fn token_errors_are_mapped_and_carry_no_secret() {
         let c = config(None, None);
         let body = r#"{"error":"invalid_grant","error_description":"AADSTS70000: The refresh token rt-old was revoked.\r\nTrace ID: 1","error_codes":[70000]}"#;
-        let t = RefCell::new(Scripted::new([Scripted::answer(400, body)]));
-        let e = refresh(&c, "rt-old", &http_client(&t)).unwrap_err();
+        let mut t = Scripted::new([Scripted::answer(400, body)]);
+        let e = refresh(&c, "rt-old", &mut t).unwrap_err();
         assert_eq!(e.kind, OAuthErrorKind::AuthorizeAgain);
         assert_eq!(e.code.as_deref(), Some("invalid_grant"));
         assert!(e.message.contains("AADSTS70000"), "{}", e.message);
         assert!(!e.message.contains("rt-old"), "{}", e.message);
         assert!(!e.message.contains("Trace ID"));
-        let t = RefCell::new(Scripted::new([Scripted::answer(
+        let mut t = Scripted::new([Scripted::answer(
             401,
             &format!(
                 r#"{{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret {SECRET}"}}"#
             ),
-        )]));
-        let e =
-            exchange_code(&c, "http://localhost/cb", "code", "v", &http_client(&t)).unwrap_err();
+        )]);
+        let e = exchange_code(&c, "http://localhost/cb", "code", "v", &mut t).unwrap_err();
         assert_eq!(e.kind, OAuthErrorKind::InvalidClient);
         assert!(!e.message.contains(SECRET), "{}", e.message);
-        let t = RefCell::new(Scripted::new([Scripted::answer(
+        let mut t = Scripted::new([Scripted::answer(
             200,
             r#"{"access_token":"at-secret","token_type":7}"#,
-        )]));
-        let e = refresh(&c, "rt", &http_client(&t)).unwrap_err();
+        )]);
+        let e = refresh(&c, "rt", &mut t).unwrap_err();
+        assert!(!e.message.contains("at-secret"), "{}", e.message);
+    }
+
+    /// The token requests are those the `oauth2` crate built (captured from its request
+    /// path before the component built them itself): same headers, parameters and order.
+    #[test]
+    fn token_requests_are_those_oauth2_built() {
+        let v2 = "https://login.microsoftonline.com/common/oauth2/v2.0/token";
+        let v1 = "https://login.microsoftonline.com/common/oauth2/token";
+        let secret = "client_id=client-1&client_secret=s3cret%26%3D%2B+%C3%A9";
+        let redirect = "redirect_uri=http%3A%2F%2Flocalhost%3A8400%2Fcb%3Fx%3D1";
+        let resource = "resource=https%3A%2F%2Fanalysis.windows.net%2Fpowerbi%2Fapi";
+        let code = "grant_type=authorization_code&code=co+de&code_verifier=ver+ifier";
+        let refreshing = "grant_type=refresh_token&refresh_token=rt%2F%2B%3D";
+        let scope = "scope=x+y+offline_access";
+        for (token_url, expected) in [
+            (
+                v2,
+                [
+                    format!("{code}&{secret}&{redirect}&{scope}"),
+                    format!("{refreshing}&{scope}&{secret}"),
+                ],
+            ),
+            (
+                v1,
+                [
+                    format!("{code}&{secret}&{redirect}&{resource}"),
+                    format!("{refreshing}&{secret}&{resource}"),
+                ],
+            ),
+        ] {
+            let c = OAuthConfig::new(
+                None,
+                Some(token_url),
+                Some("x y  offline_access"),
+                " client-1 ",
+                "s3cret&=+ é",
+            )
+            .unwrap();
+            let ok = r#"{"token_type":"Bearer","access_token":"a"}"#;
+            let mut t = Scripted::new([Scripted::answer(200, ok), Scripted::answer(200, ok)]);
+            let redirect_uri = " http://localhost:8400/cb?x=1 ";
+            exchange_code(&c, redirect_uri, " co de ", "ver ifier", &mut t).unwrap();
+            refresh(&c, " rt/+= ", &mut t).unwrap();
+            for ((request, timeout), body) in t.sent.iter().zip(expected) {
+                assert_eq!(request.method, Method::Post);
+                assert_eq!(request.url, token_url);
+                assert_eq!(
+                    request.headers,
+                    [
+                        ("accept".into(), "application/json".into()),
+                        (
+                            "content-type".into(),
+                            "application/x-www-form-urlencoded".into()
+                        ),
+                    ]
+                );
+                assert_eq!(*timeout, Some(TOKEN_TIMEOUT));
+                assert_eq!(String::from_utf8_lossy(&request.body), body);
+            }
+        }
+    }
+
+    /// Answers oauth2 refused are refused the same way, with its words.
+    #[test]
+    fn unusable_token_answers() {
+        let c = config(None, None);
+        let answer = |status: u16, content_type: &str, body: &str| {
+            let mut t = Scripted::new([Ok(Response {
+                status,
+                headers: vec![("content-type".into(), content_type.into())],
+                body: body.as_bytes().to_vec(),
+            })]);
+            refresh(&c, "rt", &mut t).unwrap_err()
+        };
+        let e = answer(400, "application/json", "");
+        assert_eq!(e.kind, OAuthErrorKind::Service);
+        assert!(
+            e.message.ends_with("server returned empty error response"),
+            "{}",
+            e.message
+        );
+        let e = answer(200, "text/html", "{}");
+        assert!(
+            e.message.ends_with(
+                "unexpected response Content-Type: \"text/html\", should be `application/json`"
+            ),
+            "{}",
+            e.message
+        );
+        let e = answer(200, "Application/JSON; charset=utf-8", "");
+        assert!(
+            e.message.ends_with("server returned empty response body"),
+            "{}",
+            e.message
+        );
+        let e = answer(200, "application/json", r#"{"access_token":"at-secret"}"#);
+        assert_eq!(
+            e.message,
+            "the token answer could not be read (at line 1, column 28)"
+        );
+        let e = answer(201, "application/json", "not json at-secret");
+        assert_eq!(e.kind, OAuthErrorKind::Service);
         assert!(!e.message.contains("at-secret"), "{}", e.message);
     }
 

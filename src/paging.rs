@@ -87,7 +87,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
 pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
     let not_object = || ActionError::unexpected_body(response, "a body that is not a JSON object");
     let text = std::str::from_utf8(&response.body).map_err(|_| not_object())?;
-    let Members(members) = serde_json::from_str(text).map_err(|_| not_object())?;
+    let Members(members) = serde_json::from_slice(text.as_bytes()).map_err(|_| not_object())?;
     let mut data = String::with_capacity(text.len());
     data.push('{');
     let mut found = false;
@@ -101,9 +101,10 @@ pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
             data.push_str(value.get());
             continue;
         }
-        let list: Vec<&RawValue> = serde_json::from_str(value.get()).map_err(|_| {
-            ActionError::unexpected_body(response, "a \"value\" that is not a list")
-        })?;
+        let list: Vec<&RawValue> =
+            serde_json::from_slice(value.get().as_bytes()).map_err(|_| {
+                ActionError::unexpected_body(response, "a \"value\" that is not a list")
+            })?;
         let offset = usize::try_from(page.offset)
             .unwrap_or(usize::MAX)
             .min(list.len());

@@ -125,7 +125,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WrappedSeed<'a> {
 pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
     let trimmed = text.trim_start();
     let seed = RowsSeed { base: text, start };
-    let mut de = serde_json::Deserializer::from_str(text);
+    let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
     if trimmed.starts_with('{') {
         serde::de::DeserializeSeed::deserialize(WrappedSeed(seed), &mut de)
             .and_then(|rows| de.end().map(|()| rows))

@@ -142,7 +142,7 @@ pub fn json_text(body: &[u8]) -> Option<String> {
     if text.is_empty() {
         return Some("null".into());
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(text.as_bytes()).ok()?;
     Some(text.to_string())
 }
 

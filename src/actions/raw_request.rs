@@ -357,7 +357,7 @@ pub fn plan(input: &RawRequestInput, seed: u64) -> Result<Single, ActionError> {
         form.body
     } else if let Some(data) = data {
         if user_type.is_none() {
-            let kind = if serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok() {
+            let kind = if serde_json::from_slice::<serde::de::IgnoredAny>(data.as_bytes()).is_ok() {
                 "application/json; charset=utf-8"
             } else {
                 "text/plain; charset=utf-8"
