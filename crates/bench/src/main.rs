@@ -1007,6 +1007,15 @@ impl Bench {
             format!(" -- {}", args.join(" "))
         };
         println!("command: cargo run --release -p pbi-bench{args}");
+        // wasmtime makes (and drops) an error value when a store is dropped; with backtraces
+        // on, each one captures a backtrace, which the component's figures then include.
+        for var in ["RUST_BACKTRACE", "RUST_LIB_BACKTRACE"] {
+            if let Ok(value) = std::env::var(var)
+                && value != "0"
+            {
+                println!("note: {var}={value} is set: every dropped store captures a backtrace");
+            }
+        }
         println!();
         println!(
             "| {:width$} | {:measured_width$} | {:10} | {:4} |",

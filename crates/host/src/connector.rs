@@ -218,9 +218,11 @@ struct ActionFunc {
 
 /// A loaded connector component: compiled once, instantiated afresh for every call.
 ///
-/// Uses wasmtime's synchronous WASI and wasi:http bindings, which run their own Tokio
-/// runtime: call [`Connector::load`] and [`Connector::invoke`] from plain threads, never
-/// from inside a Tokio runtime (they panic there); use `spawn_blocking` from async code.
+/// Each call blocks its thread on the connector's own Tokio runtime, on which the guest runs
+/// with wasmtime's async WASI and wasi:http bindings (so its waits for HTTP are awaits, not
+/// a `block_on` per wait) and which drives the kept-alive connections on one worker thread.
+/// Call [`Connector::load`] and [`Connector::invoke`] from plain threads, never from inside
+/// a Tokio runtime (they panic there); use `spawn_blocking` from async code.
 pub struct Connector {
     runner: Runner,
     definition: ComponentDefinition,
@@ -298,9 +300,9 @@ impl Connector {
         config: HostConfig,
     ) -> Result<Self, HostError> {
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| HostError::Setup(format!("{e:#}")))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| HostError::Setup(format!("{e:#}")))?;
         cap_clock_waits(&mut linker).map_err(|e| HostError::Setup(format!("{e:#}")))?;
         let pre = linker
@@ -330,6 +332,11 @@ impl Connector {
             pre,
             config,
             pool: HttpPool::new(),
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .map_err(|e| HostError::Setup(format!("cannot start a runtime: {e}")))?,
             _ticker: ticker,
         };
         // describe needs no network: the default policy allows no host.
@@ -684,6 +691,9 @@ struct Runner {
     config: HostConfig,
     /// Kept-alive connections, shared by every invocation (see [`crate::pool`]).
     pool: HttpPool,
+    /// Runs each invocation on the calling thread (`block_on`), and the pool's connections
+    /// on its one worker thread, so that they are driven (and closed) between invocations.
+    runtime: tokio::runtime::Runtime,
     /// Advances the engine's epoch while the runner lives; dropping it stops and joins the
     /// thread.
     _ticker: EpochTicker,
@@ -734,15 +744,17 @@ impl Runner {
         store.set_epoch_deadline(ticks_until_check(self.config.call_timeout));
         store.epoch_deadline_callback(deadline_callback);
 
-        let outcome = (|| {
-            let instance = self.pre.instantiate(&mut store)?;
+        // The guest runs on a fiber inside this future: its waits for HTTP are awaits on the
+        // runtime that also drives the connection, not a `block_on` per wait.
+        let outcome = self.runtime.block_on(async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
             let func = instance
                 .get_func(&mut store, index)
                 .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
             let mut results = vec![Val::Bool(false); func.ty(&store).results().len()];
-            func.call(&mut store, params, &mut results)?;
+            func.call_async(&mut store, params, &mut results).await?;
             Ok::<_, wasmtime::Error>(results)
-        })();
+        });
 
         let logs = scrub(&String::from_utf8_lossy(&output.contents()), &secrets);
         let requests = log
