@@ -489,7 +489,7 @@ impl Bench {
         );
         let _ = writeln!(
             d,
-            "  where the component's time goes (bench store, same engine/linker/egress as the host):"
+            "  where the component's time goes (bench store: sync bindings, a new connection each):"
         );
         let phases = Phases::medians(&own);
         let native_connect = median(&native_phases.iter().map(|t| t.connect).collect::<Vec<_>>());
