@@ -93,6 +93,9 @@ pub struct HostConfig {
     /// of unmapping its memory. The pool holds two linear memories per concurrent call on
     /// average; a call that finds no free slot fails with a `Call` error naming the limit.
     pub max_concurrent_calls: u32,
+    /// Certificates (DER) trusted for `https` besides the webpki roots: a private CA in
+    /// front of the API, or a test server's own certificate (none by default).
+    pub extra_root_certificates: Vec<Vec<u8>>,
 }
 
 impl Default for HostConfig {
@@ -110,6 +113,7 @@ impl Default for HostConfig {
             redirects: Vec::new(),
             cache_dir: None,
             max_concurrent_calls: 32,
+            extra_root_certificates: Vec::new(),
         }
     }
 }
@@ -327,11 +331,12 @@ impl Connector {
 
         let ticker = EpochTicker::start(&engine)
             .map_err(|e| HostError::Setup(format!("cannot start the epoch ticker: {e}")))?;
+        let pool = HttpPool::trusting(&config.extra_root_certificates).map_err(HostError::Setup)?;
         let runner = Runner {
             engine,
             pre,
             config,
-            pool: HttpPool::new(),
+            pool,
             runtime: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .enable_all()

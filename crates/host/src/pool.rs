@@ -49,20 +49,32 @@ impl Default for HttpPool {
 }
 
 impl HttpPool {
-    /// An empty pool. Connections are made on first use and kept for [`IDLE_TIMEOUT`].
+    /// An empty pool. Connections are made on first use and kept for [`IDLE_TIMEOUT`];
+    /// `https` servers must present a certificate from the webpki roots (Mozilla's list).
     pub fn new() -> Self {
+        Self::trusting(&[]).expect("no extra certificate to refuse")
+    }
+
+    /// An empty pool that also trusts `extra_roots` (DER-encoded certificates): a private CA,
+    /// or a test server's own certificate. Fails on a certificate rustls cannot use.
+    pub fn trusting(extra_roots: &[Vec<u8>]) -> Result<Self, String> {
         let mut tcp = HttpConnector::new();
         tcp.set_nodelay(true);
         // The TLS layer below decides by scheme; the TCP connector must accept https URIs.
         tcp.enforce_http(false);
-        let roots = rustls::RootCertStore {
+        let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.into(),
         };
+        for (index, der) in extra_roots.iter().enumerate() {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(der.clone()))
+                .map_err(|e| format!("extra root certificate {index} cannot be used: {e}"))?;
+        }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
+        .map_err(|e| format!("TLS set-up: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
@@ -74,7 +86,7 @@ impl HttpPool {
             .pool_idle_timeout(IDLE_TIMEOUT)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(connector);
-        Self { client }
+        Ok(Self { client })
     }
 
     /// Sends `request` (absolute URI) on a pooled connection and waits for the answer's head,

@@ -75,11 +75,16 @@ fn serve(stream: TcpStream, close: bool) -> std::io::Result<()> {
 }
 
 fn load() -> Result<Connector> {
+    load_with(HostConfig::default())
+}
+
+/// The misbehaving component with the loopback hosts reachable and `config` otherwise.
+fn load_with(config: HostConfig) -> Result<Connector> {
     Connector::load(
         MISBEHAVE,
         HostConfig {
-            allow_hosts: Some(vec!["127.0.0.1".into()]),
-            ..HostConfig::default()
+            allow_hosts: Some(vec!["127.0.0.1".into(), "localhost".into()]),
+            ..config
         },
     )
     .context("loading the misbehaving component")
@@ -125,6 +130,127 @@ fn a_connection_the_server_closed_is_not_reused() -> Result<()> {
     }
     assert_eq!(server.accepted(), 3);
     Ok(())
+}
+
+/// An https server on loopback for `localhost`, with a certificate made here; answers like
+/// [`Server`] on kept-alive connections. Returns its URL, its certificate (DER) and the count
+/// of TLS connections it accepted.
+fn start_tls_server() -> Result<(String, Vec<u8>, Arc<AtomicUsize>)> {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
+    let cert_der = certified.cert.der().to_vec();
+    let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(
+        certified.signing_key.serialize_der(),
+    )
+    .map_err(|e| anyhow!("the test key: {e}"))?;
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![cert_der.clone().into()], key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("https://localhost:{}/body", listener.local_addr()?.port());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    // Detached, with its runtime: the server lives until the test process ends.
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        // The client going away ends the connection: expected.
+                        let _ = serve_async(tls).await;
+                    }
+                });
+            }
+        });
+    });
+    Ok((url, cert_der, accepted))
+}
+
+async fn serve_async(
+    stream: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if stream.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        stream
+            .get_mut()
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+            .await?;
+        stream.get_mut().flush().await?;
+    }
+}
+
+#[test]
+fn https_goes_through_the_pool_and_checks_the_certificate() -> Result<()> {
+    let (url, cert_der, accepted) = start_tls_server()?;
+
+    // Not trusted: the handshake fails, and the guest says so.
+    let untrusting = load()?;
+    let outcome = untrusting
+        .invoke(
+            "list-tables",
+            &Connection::default().to_json(),
+            &json!({"dataset-id": url}),
+        )
+        .map_err(|e| anyhow!("the call failed: {e}"))?;
+    let error = outcome
+        .result
+        .err()
+        .context("a certificate nobody trusts was accepted")?;
+    ensure!(
+        error.message.to_lowercase().contains("tls") || error.message.contains("Connect"),
+        "{}",
+        error.message
+    );
+    ensure!(accepted.load(Ordering::SeqCst) == 0);
+
+    // Trusted through the host's configuration: three calls, one TLS connection.
+    let trusting = load_with(HostConfig {
+        extra_root_certificates: vec![cert_der],
+        ..HostConfig::default()
+    })?;
+    for _ in 0..3 {
+        fetch(&trusting, &url)?;
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    Ok(())
+}
+
+#[test]
+fn a_certificate_rustls_cannot_use_is_a_setup_error() {
+    let outcome = load_with(HostConfig {
+        extra_root_certificates: vec![b"not a certificate".to_vec()],
+        ..HostConfig::default()
+    });
+    let error = outcome.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(
+        error.contains("extra root certificate 0"),
+        "expected a set-up error naming the certificate, got {error:?}"
+    );
 }
 
 #[test]

@@ -110,19 +110,22 @@ impl wd::Guest for Component {
     }
 }
 
-/// Reads the whole body at `url` (`http://host:port/path`), counting its bytes without
-/// keeping them: the host's cap, not the guest's memory, must be what stops a huge body.
+/// Reads the whole body at `url` (`http://host:port/path` or `https://…`), counting its bytes
+/// without keeping them: the host's cap, not the guest's memory, must be what stops a huge
+/// body.
 fn get(url: &str, timeout_ms: Option<i64>) -> Result<u64, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("not an http:// URL: {url}"))?;
+    let (scheme, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (wasi::Scheme::Http, rest),
+        (None, Some(rest)) => (wasi::Scheme::Https, rest),
+        (None, None) => return Err(format!("not an http:// or https:// URL: {url}")),
+    };
     let (authority, path) = match rest.find('/') {
         Some(slash) => rest.split_at(slash),
         None => (rest, "/"),
     };
     let request = wasi::OutgoingRequest::new(wasi::Fields::new());
     request
-        .set_scheme(Some(&wasi::Scheme::Http))
+        .set_scheme(Some(&scheme))
         .map_err(|()| "scheme refused".to_string())?;
     request
         .set_authority(Some(authority))
