@@ -594,7 +594,10 @@ pub fn exchange_code(
     );
     request_token(transport, &request)
         .map(token_set)
-        .map_err(|e| token_error(e).redact(&[&config.client_secret, code, code_verifier]))
+        // The trimmed code is what was sent, so that is what an answer may echo.
+        .map_err(|e| {
+            token_error(e).redact(&[&config.client_secret, code, code.trim(), code_verifier])
+        })
 }
 
 /// Trades a refresh token for new tokens, over a transport that adds no bearer token.
@@ -620,7 +623,9 @@ pub fn refresh(
     }
     request_token(transport, &token_request(config, &before, &after))
         .map(token_set)
-        .map_err(|e| token_error(e).redact(&[&config.client_secret, refresh_token]))
+        .map_err(|e| {
+            token_error(e).redact(&[&config.client_secret, refresh_token, refresh_token.trim()])
+        })
 }
 
 #[cfg(test)]
@@ -747,6 +752,25 @@ mod tests {
         assert!(f.contains(&("resource".into(), POWER_BI_RESOURCE.into())));
         assert!(f.contains(&("grant_type".into(), "refresh_token".into())));
         assert!(!f.iter().any(|(k, _)| k == "scope"));
+    }
+
+    #[test]
+    fn echoed_trimmed_values_are_redacted() {
+        let c = config(None, None);
+        let body = r#"{"error":"invalid_grant","error_description":"AADSTS70000: token rt-spaced-token or code code-spaced-value is bad"}"#;
+        let mut t = Scripted::new([Scripted::answer(400, body)]);
+        let e = refresh(&c, "  rt-spaced-token\n", &mut t).unwrap_err();
+        assert!(!e.message.contains("rt-spaced-token"), "{}", e.message);
+        let mut t = Scripted::new([Scripted::answer(400, body)]);
+        let e = exchange_code(
+            &c,
+            "http://localhost/cb",
+            " code-spaced-value ",
+            "v",
+            &mut t,
+        )
+        .unwrap_err();
+        assert!(!e.message.contains("code-spaced-value"), "{}", e.message);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::connection::SECRET_KEYS;
 use crate::containment::{
-    CallBudget, EpochTicker, GuestLimits, HasBudget, cap_clock_waits, deadline_callback,
+    CallBudget, EpochTicker, GuestLimits, HasBudget, Limit, cap_clock_waits, deadline_callback,
     failure_message, ticks_until_check,
 };
 use crate::definition::{ActionDefinition, ComponentDefinition};
@@ -92,6 +92,8 @@ pub struct HostConfig {
     /// tables), so instantiating is cheap and dropping an instance resets its slot instead
     /// of unmapping its memory. The pool holds two linear memories per concurrent call on
     /// average; a call that finds no free slot fails with a `Call` error naming the limit.
+    /// Each memory slot reserves about 4 GiB of address space (not of RAM): 256 GiB for the
+    /// default 32, which a process limited by `RLIMIT_AS` must allow for.
     pub max_concurrent_calls: u32,
     /// Certificates (DER) trusted for `https` besides the webpki roots: a private CA in
     /// front of the API, or a test server's own certificate (none by default).
@@ -226,7 +228,8 @@ struct ActionFunc {
 /// with wasmtime's async WASI and wasi:http bindings (so its waits for HTTP are awaits, not
 /// a `block_on` per wait) and which drives the kept-alive connections on one worker thread.
 /// Call [`Connector::load`] and [`Connector::invoke`] from plain threads, never from inside
-/// a Tokio runtime (they panic there); use `spawn_blocking` from async code.
+/// a Tokio runtime (they panic there); use `spawn_blocking` from async code. Dropping a
+/// connector is fine anywhere.
 pub struct Connector {
     runner: Runner,
     definition: ComponentDefinition,
@@ -337,11 +340,13 @@ impl Connector {
             pre,
             config,
             pool,
-            runtime: tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .map_err(|e| HostError::Setup(format!("cannot start a runtime: {e}")))?,
+            runtime: Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| HostError::Setup(format!("cannot start a runtime: {e}")))?,
+            ),
             _ticker: ticker,
         };
         // describe needs no network: the default policy allows no host.
@@ -669,7 +674,9 @@ fn pooling(host: &HostConfig) -> wasmtime::PoolingAllocationConfig {
         .total_core_instances(calls.saturating_mul(8))
         .total_memories(calls.saturating_mul(2))
         .total_tables(calls.saturating_mul(8))
-        .max_memory_size(host.memory_limit_bytes)
+        // A slot cannot be larger than wasmtime's memory reservation (4 GiB, which is also
+        // all a 32-bit memory can address); the store's limiter applies the configured limit.
+        .max_memory_size(host.memory_limit_bytes.min(MAX_SLOT_MEMORY_BYTES))
         .table_elements(host.max_table_elements)
         .max_core_instances_per_component(clamp_u32(host.max_instances))
         .max_memories_per_component(clamp_u32(host.max_memories))
@@ -680,6 +687,9 @@ fn pooling(host: &HostConfig) -> wasmtime::PoolingAllocationConfig {
         .table_keep_resident(KEEP_RESIDENT_BYTES);
     pool
 }
+
+/// The largest linear memory a pool slot holds (see [`pooling`]).
+const MAX_SLOT_MEMORY_BYTES: usize = 4 << 30;
 
 /// How much of a freed memory or table slot stays mapped (see [`pooling`]): about what one
 /// List Datasets call touches.
@@ -698,11 +708,26 @@ struct Runner {
     pool: HttpPool,
     /// Runs each invocation on the calling thread (`block_on`), and the pool's connections
     /// on its one worker thread, so that they are driven (and closed) between invocations.
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    runtime: Option<tokio::runtime::Runtime>,
     /// Advances the engine's epoch while the runner lives; dropping it stops and joins the
     /// thread.
     _ticker: EpochTicker,
 }
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        // Dropping a runtime inside an async context panics; shutting it down in the
+        // background does not, so a connector may be dropped anywhere.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// How long past the call's deadline the host waits for the guest to end on its own (the
+/// epoch ticker and the cut waits stop it within a few ticks) before dropping the call.
+const DEADLINE_GRACE: Duration = Duration::from_millis(500);
 
 impl Runner {
     /// Calls one exported function in a fresh store; returns its single result, the guest's
@@ -716,6 +741,7 @@ impl Runner {
     ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
         // The budget covers everything from here: instantiation, the call, its host waits.
         let budget = CallBudget::starting_now(self.config.call_timeout);
+        let call_deadline = budget.deadline;
         egress.deadline = Some(budget.deadline);
         egress.max_response_bytes = Some(self.config.max_response_bytes);
         let output = MemoryOutputPipe::new(self.config.log_capacity_bytes);
@@ -751,14 +777,28 @@ impl Runner {
 
         // The guest runs on a fiber inside this future: its waits for HTTP are awaits on the
         // runtime that also drives the connection, not a `block_on` per wait.
-        let outcome = self.runtime.block_on(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let func = instance
-                .get_func(&mut store, index)
-                .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
-            let mut results = vec![Val::Bool(false); func.ty(&store).results().len()];
-            func.call_async(&mut store, params, &mut results).await?;
-            Ok::<_, wasmtime::Error>(results)
+        let deadline = tokio::time::Instant::from_std(call_deadline) + DEADLINE_GRACE;
+        let limit = self.config.call_timeout;
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the runner");
+        let outcome = runtime.block_on(async {
+            let call = async {
+                let instance = self.pre.instantiate_async(&mut store).await?;
+                let func = instance
+                    .get_func(&mut store, index)
+                    .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
+                let mut results = vec![Val::Bool(false); func.ty(&store).results().len()];
+                func.call_async(&mut store, params, &mut results).await?;
+                Ok::<_, wasmtime::Error>(results)
+            };
+            // Epoch interruption stops running guest code, and the egress and clock waits end
+            // by the deadline; this ends a guest stuck in any other host await (a body write
+            // into a connection the server stopped reading). The store is dropped after it.
+            tokio::time::timeout_at(deadline, call)
+                .await
+                .unwrap_or_else(|_| Err(wasmtime::Error::new(Limit::CallTimeout(limit))))
         });
 
         let logs = scrub(&String::from_utf8_lossy(&output.contents()), &secrets);

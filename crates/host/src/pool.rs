@@ -8,9 +8,11 @@
 //! client over a `TCP_NODELAY` connector, with rustls (ring, webpki roots) for `https`.
 //!
 //! What the guest asked for is kept: its connect and first-byte timeouts bound the wait for
-//! the answer's head together (their sum: hyper-util connects inside the request), its between-bytes timeout and the call's deadline bound the
-//! body ([`crate::egress`] wraps it), and a request body the server stops reading fails at
-//! the deadline.
+//! the answer's head together (their sum: hyper-util connects inside the request), its
+//! between-bytes timeout and the call's deadline bound the body ([`crate::egress`] wraps
+//! it), and a request body still being sent fails at the deadline when hyper next polls it.
+//! A guest blocked writing into a connection the server stopped reading is ended with its
+//! call at the deadline (`Runner::call`); that connection is left to the server to close.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,8 +28,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
-/// How long an unused connection stays open: a little less than the usual server-side
-/// keep-alive timeouts, so the host rarely picks one the server is closing.
+/// How long an unused connection stays open. A server that closes one sooner (many do after
+/// 5 s) is noticed as soon as its close arrives, because the runtime's worker keeps driving
+/// idle connections; only a close that crosses a new request on the wire fails that request
+/// (hyper-util retries it only when nothing of it was sent, so a POST is never sent twice).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
 /// A pool of kept-alive HTTP/1.1 connections (cheap to clone: clones share the pool).
@@ -129,33 +133,32 @@ impl HttpPool {
     }
 }
 
-/// The wasi:http error for a failure of the pooled client: connection failures keep their
-/// I/O error (so DNS and refused connections read as such), hyper's own errors stay hyper's.
+/// The wasi:http error for a failure of the pooled client: the request body's own error
+/// (the deadline below, a body size mismatch) as it is; TLS failures as TLS errors;
+/// connection failures with their I/O error (so DNS and refused connections read as such);
+/// hyper's own errors by what they say.
 fn client_error(error: hyper_util::client::legacy::Error) -> HttpError {
-    use std::error::Error as _;
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            let io = std::io::Error::new(io.kind(), io.to_string());
-            return if error.is_connect() {
-                HttpError::Connect(io)
-            } else {
-                HttpError::ConnectionTerminated
-            };
-        }
-        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
-            return if hyper.is_timeout() {
-                HttpError::HttpResponseTimeout
-            } else if hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled() {
-                HttpError::ConnectionTerminated
-            } else {
-                HttpError::HttpProtocolError
-            };
-        }
-        if let Some(wasi) = cause.downcast_ref::<HttpError>() {
-            return copy_of(wasi);
-        }
-        source = cause.source();
+    if let Some(wasi) = cause::<HttpError>(&error) {
+        return copy_of(wasi);
+    }
+    if let Some(io) = cause::<std::io::Error>(&error) {
+        let copy = std::io::Error::new(io.kind(), io.to_string());
+        return if is_tls(io) {
+            HttpError::Tls(copy)
+        } else if error.is_connect() {
+            HttpError::Connect(copy)
+        } else {
+            HttpError::ConnectionTerminated
+        };
+    }
+    if let Some(hyper) = cause::<hyper::Error>(&error) {
+        return if hyper.is_timeout() {
+            HttpError::HttpResponseTimeout
+        } else if hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled() {
+            HttpError::ConnectionTerminated
+        } else {
+            HttpError::HttpProtocolError
+        };
     }
     if error.is_connect() {
         HttpError::ConnectionRefused
@@ -164,8 +167,30 @@ fn client_error(error: hyper_util::client::legacy::Error) -> HttpError {
     }
 }
 
-/// The request body's own errors (the guest's body ended early, or the deadline below) come
-/// back through hyper; these are the ones worth keeping as they are.
+/// Whether `io` is a TLS failure: hyper-rustls hands handshake failures (an unknown issuer,
+/// a wrong name) back as I/O errors around rustls's own, which `source()` skips.
+fn is_tls(io: &std::io::Error) -> bool {
+    io.get_ref().is_some_and(|inner| {
+        inner.is::<rustls::Error>() || inner.downcast_ref::<std::io::Error>().is_some_and(is_tls)
+    })
+}
+
+/// The first error of type `T` among `error`'s causes.
+fn cause<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<T>() {
+            return Some(found);
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// The request body's own errors that are worth keeping as they are (the error itself is
+/// only borrowed from the chain).
 fn copy_of(error: &HttpError) -> HttpError {
     match error {
         HttpError::ConnectionWriteTimeout => HttpError::ConnectionWriteTimeout,

@@ -209,6 +209,60 @@ fn the_instance_pool_bounds_concurrent_calls_and_reuses_its_slots() -> Result<()
     next_call_works(&connector)
 }
 
+#[test]
+fn a_server_that_stops_reading_a_request_body_does_not_hold_the_call() -> Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Reads the request's head, answers 401 at once on a connection it keeps open, and then
+    // reads nothing more: the guest's body writes fill the socket and stop.
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/upload", listener.local_addr()?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let server = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut stream, _) = listener.accept()?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte)? == 0 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        stream.write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n")?;
+        let start = Instant::now();
+        while !stopped.load(Ordering::SeqCst) && start.elapsed() < GIVE_UP {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    });
+    let budget = Duration::from_secs(1);
+    let connector = loopback(HostConfig {
+        call_timeout: budget,
+        ..HostConfig::default()
+    })?;
+    let start = Instant::now();
+    // A 64 MiB body: far more than the socket buffers hold.
+    let outcome = invoke(
+        &connector,
+        "list-tables",
+        json!({"dataset-id": url, "page-offset": 64}),
+    );
+    let took = start.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let _ = server.join();
+    let ended = match outcome {
+        Ok(Invocation {
+            result: Err(error), ..
+        }) => error.message,
+        Err(HostError::Call { message, .. }) => message,
+        other => return Err(anyhow!("expected the call to fail, got {other:?}")),
+    };
+    ensure!(ends_by_the_deadline(&ended), "{ended}");
+    ensure!(took < budget + SLACK, "the call took {took:?}: {ended}");
+    next_call_works(&connector)
+}
+
 /// What a loopback server does once it has read a request.
 #[derive(Clone, Copy)]
 enum Answer {

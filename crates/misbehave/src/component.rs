@@ -88,7 +88,8 @@ impl wd::Guest for Component {
                 action("list-reports", "Allocates until memory runs out.", paging()),
                 action(
                     "list-tables",
-                    "GETs `dataset-id` and reads the whole body; `top` is its timeout in ms.",
+                    "GETs `dataset-id` and reads the whole body; `top` is its timeout in ms; \
+                     with `page-offset`, POSTs a body of that many MiB first.",
                     vec![
                         text("dataset-id"),
                         input("top", wd::InputType::Integer, false),
@@ -112,8 +113,9 @@ impl wd::Guest for Component {
 
 /// Reads the whole body at `url` (`http://host:port/path` or `https://…`), counting its bytes
 /// without keeping them: the host's cap, not the guest's memory, must be what stops a huge
-/// body.
-fn get(url: &str, timeout_ms: Option<i64>) -> Result<u64, String> {
+/// body. With `upload_mib`, the request is a POST whose body of that many MiB is written
+/// after the request was handed to the host, as the connector writes its bodies.
+fn get(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Result<u64, String> {
     let (scheme, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
         (Some(rest), _) => (wasi::Scheme::Http, rest),
         (None, Some(rest)) => (wasi::Scheme::Https, rest),
@@ -124,6 +126,11 @@ fn get(url: &str, timeout_ms: Option<i64>) -> Result<u64, String> {
         None => (rest, "/"),
     };
     let request = wasi::OutgoingRequest::new(wasi::Fields::new());
+    if upload_mib.is_some() {
+        request
+            .set_method(&wasi::Method::Post)
+            .map_err(|()| "method refused".to_string())?;
+    }
     request
         .set_scheme(Some(&scheme))
         .map_err(|()| "scheme refused".to_string())?;
@@ -139,8 +146,21 @@ fn get(url: &str, timeout_ms: Option<i64>) -> Result<u64, String> {
         let _ = options.set_first_byte_timeout(ns);
         let _ = options.set_between_bytes_timeout(ns);
     }
+    let body = request.body().map_err(|()| "no request body".to_string())?;
     let future = outgoing_handler::handle(request, Some(options))
         .map_err(|e| format!("the request failed: {e:?}"))?;
+    if let Some(mib) = upload_mib {
+        let out = body
+            .write()
+            .map_err(|()| "no request body stream".to_string())?;
+        let chunk = vec![b'x'; 4096];
+        for _ in 0..u64::try_from(mib).unwrap_or(0).saturating_mul(256) {
+            out.blocking_write_and_flush(&chunk)
+                .map_err(|e| format!("writing the body failed: {e:?}"))?;
+        }
+        drop(out);
+    }
+    wasi::OutgoingBody::finish(body, None).map_err(|e| format!("the body failed: {e:?}"))?;
     let answer = loop {
         match future.get() {
             Some(answer) => break answer,
@@ -204,7 +224,7 @@ impl wa::Guest for Component {
         _: wt::Connection,
         i: wa::ListTablesInput,
     ) -> Result<wt::Output, wt::ActionError> {
-        match get(&i.dataset_id, i.top) {
+        match get(&i.dataset_id, i.top, i.page_offset) {
             Ok(bytes) => Ok(output(format!("{{\"bytes\":{bytes}}}"))),
             Err(message) => Err(transport(message)),
         }
