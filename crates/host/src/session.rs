@@ -59,8 +59,9 @@ pub enum SessionError {
 /// `token-expired`. Every refresh is saved to the token file at once (a new refresh token
 /// replaces the old one; without one the old one is kept).
 ///
-/// Before refreshing, the token file is read again: if another process refreshed meanwhile,
-/// its tokens are used instead of refreshing twice.
+/// Refreshes of one token file take turns (an advisory lock on `<file>.lock`, see
+/// [`TokenFile::lock_for_refresh`]), and before refreshing, the token file is read again:
+/// if another process refreshed meanwhile, its tokens are used instead of refreshing twice.
 pub struct Session<'c> {
     connector: &'c Connector,
     /// The connection object without its access token.
@@ -186,6 +187,9 @@ impl<'c> Session<'c> {
 
     /// Gets a new access token with the refresh token now, and saves it.
     pub fn refresh(&mut self) -> Result<(), SessionError> {
+        // One refresh at a time per token file, across processes (see
+        // `TokenFile::lock_for_refresh`); released when this returns.
+        let _lock = TokenFile::lock_for_refresh(&self.path)?;
         // Another process using the same file may have refreshed already: its token is as
         // good, and with servers that revoke rotated refresh tokens, ours may be dead.
         if let Ok(on_disk) = TokenFile::load(&self.path)

@@ -229,6 +229,40 @@ impl TokenFile {
         Ok(())
     }
 
+    /// Takes the exclusive refresh lock of the token file at `path`: an advisory lock on
+    /// `<file>.lock` beside it (mode 0600), held until the returned file is dropped. It
+    /// waits while another process (or session) holds it.
+    ///
+    /// A refresh is read-refresh-write: two processes doing it at once would both redeem
+    /// the same refresh token, and with a service that revokes rotated refresh tokens the
+    /// second would be told to sign in again. Under the lock, the second one reads the
+    /// file after the first has written it and finds fresh tokens instead. The lock is on
+    /// a file of its own because saving replaces the token file by a rename.
+    pub fn lock_for_refresh(path: &Path) -> Result<fs::File, TokenFileError> {
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "tokens.json".to_string());
+        let lock_path = path.with_file_name(format!("{file_name}.lock"));
+        let io_error = |action: &'static str| {
+            let at = lock_path.clone();
+            move |source| TokenFileError::Io {
+                path: at,
+                action,
+                source,
+            }
+        };
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(io_error("open the lock file"))?;
+        file.lock().map_err(io_error("lock"))?;
+        Ok(file)
+    }
+
     /// The default token file: `$PBI_TOKEN_FILE`, else `$XDG_CONFIG_HOME/pbi/tokens.json`,
     /// else `~/.config/pbi/tokens.json`.
     pub fn default_path() -> Result<PathBuf, TokenFileError> {

@@ -577,6 +577,65 @@ fn rotated_refresh_tokens_are_saved_and_shared_through_the_file() -> Result<()> 
 }
 
 #[test]
+fn sessions_refreshing_at_the_same_moment_redeem_the_refresh_token_once() -> Result<()> {
+    // A server that revokes a refresh token once used: a second redemption of the same one
+    // would be told to sign in again.
+    let service = service(ServiceConfig {
+        revoke_rotated_refresh_tokens: true,
+        ..ServiceConfig::default()
+    })?;
+    let connector = connector(&service)?;
+    let dir = TempDir::new()?;
+    let path = dir.path().join("tokens.json");
+    sign_in_to(&connector, &service, &v2_connection(), &path)?;
+    let token_requests_before = service
+        .requests()
+        .iter()
+        .filter(|r| is_token_request(&r.path))
+        .count();
+
+    // Four sessions on the same file (as four processes would be), all refreshing at once.
+    let sessions = 4;
+    let barrier = std::sync::Barrier::new(sessions);
+    let outcomes: Vec<(Result<(), String>, usize, TokenFile)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..sessions)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut session = Session::new(&connector, v2_connection(), &path)
+                        .expect("a session on the saved tokens");
+                    barrier.wait();
+                    let outcome = session.refresh().map_err(|e| e.to_string());
+                    (outcome, session.refreshes(), session.tokens().clone())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a session thread panicked"))
+            .collect()
+    });
+
+    for (outcome, _, _) in &outcomes {
+        ensure!(outcome.is_ok(), "a concurrent refresh failed: {outcome:?}");
+    }
+    let refreshes: usize = outcomes.iter().map(|(_, count, _)| count).sum();
+    assert_eq!(
+        refreshes, 1,
+        "exactly one session should have redeemed the token"
+    );
+    let token_requests = service
+        .requests()
+        .iter()
+        .filter(|r| is_token_request(&r.path))
+        .count();
+    assert_eq!(token_requests - token_requests_before, 1);
+    let saved = TokenFile::load(&path)?;
+    ensure!(outcomes.iter().all(|(_, _, tokens)| *tokens == saved));
+    ensure!(mode(&path.with_file_name("tokens.json.lock"))? == 0o600);
+    Ok(())
+}
+
+#[test]
 fn the_token_file_is_owner_only() -> Result<()> {
     let dir = TempDir::new()?;
     let path = dir.path().join("tokens.json");
