@@ -63,6 +63,15 @@ enum Command {
     /// Signs in through the browser (OAuth 2.0 authorization code with PKCE) and saves the
     /// tokens for `pbi run`.
     Login(Box<LoginArgs>),
+    /// Forgets the saved tokens: deletes the token file `login` wrote (and its lock file).
+    /// Microsoft's identity platform has no endpoint to revoke a refresh token itself; to
+    /// cut every session off, revoke the user's sessions in Entra ID.
+    Logout {
+        /// The token file (default: $PBI_TOKEN_FILE, $XDG_CONFIG_HOME/pbi/tokens.json or
+        /// ~/.config/pbi/tokens.json).
+        #[arg(long, env = "PBI_TOKEN_FILE", value_name = "FILE")]
+        token_file: Option<PathBuf>,
+    },
     /// Starts the local Power BI emulator and serves until interrupted.
     Emulator {
         /// The port on 127.0.0.1 (0: any free port).
@@ -208,9 +217,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run(args) => run_action(component, *args),
         Command::Login(args) => login(component, *args),
+        Command::Logout { token_file } => logout(token_file),
         Command::Emulator { port, token } => emulator(port, token),
         Command::Demo { verbose } => demo(component, verbose),
     }
+}
+
+/// Deletes the token file and its lock file; says so when there was nothing to delete.
+fn logout(token_file: Option<PathBuf>) -> Result<ExitCode> {
+    let path = match token_file {
+        Some(path) => path,
+        None => TokenFile::default_path()?,
+    };
+    let removed = match std::fs::remove_file(&path) {
+        Ok(()) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
+        Err(error) => return Err(error).with_context(|| format!("deleting {}", path.display())),
+    };
+    // The lock file holds nothing secret; it goes too, so nothing of the sign-in is left.
+    if let Some(name) = path.file_name() {
+        let mut lock = name.to_os_string();
+        lock.push(".lock");
+        let _ = std::fs::remove_file(path.with_file_name(lock));
+    }
+    if removed {
+        out!("signed out: deleted {}", path.display());
+    } else {
+        out!("no saved tokens at {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Example payloads keyed by action key; none without a file.

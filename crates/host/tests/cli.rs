@@ -58,6 +58,32 @@ fn wasm_prints_the_path_of_the_component_it_loads() -> Result<()> {
 }
 
 #[test]
+fn logout_deletes_the_token_file_and_its_lock() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("pbi-logout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("tokens.json");
+    std::fs::write(&path, "{}")?;
+    std::fs::write(dir.join("tokens.json.lock"), "")?;
+    let token_file = path.to_string_lossy().into_owned();
+
+    let output = pbi(&["logout", "--token-file", &token_file])?;
+    ensure!(output.status.success(), "{output:?}");
+    ensure!(!path.exists(), "the token file is still there");
+    ensure!(
+        !dir.join("tokens.json.lock").exists(),
+        "the lock file is still there"
+    );
+    ensure!(String::from_utf8_lossy(&output.stdout).contains("signed out"));
+
+    // Nothing left to delete is not an error.
+    let again = pbi(&["logout", "--token-file", &token_file])?;
+    ensure!(again.status.success(), "{again:?}");
+    ensure!(String::from_utf8_lossy(&again.stdout).contains("no saved tokens"));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
 fn run_reports_an_invalid_input_with_exit_code_1() -> Result<()> {
     let output = pbi(&["run", "list-datasets", "--input", "top=ten"])?;
     assert_eq!(output.status.code(), Some(1), "{output:?}");
