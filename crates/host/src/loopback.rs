@@ -292,8 +292,8 @@ fn respond(stream: &mut TcpStream, status: u16, title: &str, message: &str) {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
          <body style=\"font-family: sans-serif; margin: 3em\"><h1>{title}</h1>\n<p>{message}</p>\n\
          <p>You can close this window.</p></body></html>\n",
-        title = escape_html(title),
-        message = escape_html(message),
+        title = html_escape::encode_quoted_attribute(title),
+        message = html_escape::encode_quoted_attribute(message),
     );
     // The page's URL holds the code: no referrer leaves it, no cache keeps it.
     let head = format!(
@@ -307,21 +307,6 @@ fn respond(stream: &mut TcpStream, status: u16, title: &str, message: &str) {
         .and_then(|()| stream.write_all(body.as_bytes()))
         .and_then(|()| stream.flush());
     let _ = stream.shutdown(std::net::Shutdown::Write);
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

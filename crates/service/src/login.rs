@@ -166,7 +166,7 @@ impl OAuthError {
              </body></html>\n",
             error = self.error,
             code = self.code,
-            message = escape_html(&self.message),
+            message = html_escape::encode_quoted_attribute(&self.message),
             trace = ids.trace,
             correlation = ids.correlation,
             timestamp = ids.timestamp,
@@ -184,21 +184,6 @@ impl OAuthError {
 /// At most 200 characters of a caller's value, so an error never echoes a huge input.
 fn clip(value: &str) -> String {
     value.chars().take(200).collect()
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 // ---- parameters ----
@@ -314,7 +299,7 @@ impl Target {
             .map(|(k, v)| {
                 format!(
                     "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
-                    escape_html(v)
+                    html_escape::encode_quoted_attribute(v)
                 )
             })
             .collect();
@@ -323,7 +308,7 @@ impl Target {
              onload=\"document.forms[0].submit()\"><form method=\"POST\" \
              action=\"{}\">{inputs}<noscript><input type=\"submit\" \
              value=\"Continue\"></noscript></form></body></html>\n",
-            escape_html(&self.redirect_uri)
+            html_escape::encode_quoted_attribute(&self.redirect_uri)
         );
         let mut r = Response::new(Body::from(html));
         r.headers_mut().insert(
@@ -1045,8 +1030,8 @@ mod tests {
              Trace ID: t\r\nCorrelation ID: c\r\nTimestamp: 2016-01-09 02:02:12Z"
         );
         assert_eq!(
-            escape_html("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+            html_escape::encode_quoted_attribute("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#x27;"
         );
         let real = Ids::new(&HeaderMap::new());
         assert_eq!(real.timestamp.len(), 20, "{}", real.timestamp);
