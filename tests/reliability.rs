@@ -657,6 +657,47 @@ fn a_failed_push_says_which_rows_landed_and_resumes_without_duplicates() -> Resu
 }
 
 #[test]
+fn the_hourly_row_limit_ends_a_push_at_once_with_what_landed() -> Result<()> {
+    // Microsoft's 1,000,000 rows an hour, scaled down: the second batch of 10,000 would
+    // pass 15,000, and Power BI answers 429 with an hour-long Retry-After.
+    let h = Harness::with_config(ServiceConfig {
+        rows_per_hour: 15_000,
+        ..Default::default()
+    })?;
+    let id = h.create_dataset("T", sales_columns())?;
+    let started = std::time::Instant::now();
+    let e = h.err(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(25_000)}),
+    )?;
+    // Far longer than the component waits in a step: the error goes back to the engine.
+    ensure!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    ensure!(e.kind == "throttled", "{e:?}");
+    let retry = e.retry_after_seconds.context("retry-after-seconds")?;
+    ensure!(
+        (3500..=3600).contains(&retry),
+        "retry-after-seconds {retry}"
+    );
+    let progress = e.progress.clone().context("progress")?;
+    ensure!(progress["rowsAccepted"] == 10_000, "{progress}");
+    ensure!(progress["resumeFromRow"] == 10_000, "{progress}");
+    ensure!(h.service.table_rows(&id, "T").context("rows")?.len() == 10_000);
+    // The refused batch was sent once: a throttled POST is not repeated within the step.
+    let posts = h
+        .service
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/rows"))
+        .count();
+    ensure!(posts == 2, "{posts} rows requests");
+    Ok(())
+}
+
+#[test]
 fn deeply_nested_json_is_an_input_error_not_a_stack_overflow() -> Result<()> {
     // serde_json stops at 128 levels; the component's 128 KiB stack must hold that much
     // nesting (the guest would trap otherwise).

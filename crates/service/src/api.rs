@@ -21,7 +21,10 @@ use serde_json::{Value, json};
 
 use crate::errors::{ApiError, json_response};
 use crate::multipart;
-use crate::state::{Import, Report, Shared, State as Tenant, Table, rate_limit, same_id};
+use crate::state::{
+    HourlyLimit, HourlyLimits, Import, Report, Shared, State as Tenant, Table, hourly_limit,
+    rate_limit, record_hour, same_id,
+};
 use crate::util::{is_json_media_type, media_type, new_id, now_iso8601, query_pairs, query_param};
 use crate::validate;
 use crate::{filter, state};
@@ -283,6 +286,28 @@ async fn post_rows(
     let rows =
         validate::rows(&parsed?, config.max_rows_per_request).map_err(ApiError::bad_request)?;
     let fifo = dataset.retention == "basicFIFO";
+    let table_rows = dataset.table_mut(p.get("tableName"))?.rows.len();
+    let limits = HourlyLimits {
+        rows_per_hour: config.rows_per_hour,
+        large_table_rows: config.large_table_rows,
+        large_table_requests_per_hour: config.large_table_requests_per_hour,
+    };
+    if let Err((secs, which)) =
+        hourly_limit(&mut dataset.rows_hour, limits, rows.len(), table_rows, now)
+    {
+        let message = match which {
+            HourlyLimit::Rows => format!(
+                "The dataset would receive more than {} rows in an hour. Retry after {secs} seconds.",
+                config.rows_per_hour
+            ),
+            HourlyLimit::LargeTableRequests => format!(
+                "A table with {} rows or more accepts at most {} Post Rows requests an hour. Retry after {secs} seconds.",
+                config.large_table_rows, config.large_table_requests_per_hour
+            ),
+        };
+        return Err(ApiError::throttled(secs, message));
+    }
+    record_hour(&mut dataset.rows_hour, rows.len(), now);
     let table = dataset.table_mut(p.get("tableName"))?;
     table.rows.extend(rows);
     if fifo && table.rows.len() > config.fifo_max_rows {

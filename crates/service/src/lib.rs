@@ -50,8 +50,12 @@
 //!   sliding minute per dataset and counts every request that reaches an existing table
 //!   (even one then rejected with 400); `Retry-After` is the whole seconds until the oldest
 //!   counted request leaves the window (at least 1). With `basicFIFO` a table keeps the
-//!   newest [`ServiceConfig::fifo_max_rows`] rows. The hourly row limits and the "5 pending
-//!   requests" limit are not emulated.
+//!   newest [`ServiceConfig::fifo_max_rows`] rows. Per dataset and sliding hour, at most
+//!   [`ServiceConfig::rows_per_hour`] rows are accepted, and once the target table holds
+//!   [`ServiceConfig::large_table_rows`] rows, at most
+//!   [`ServiceConfig::large_table_requests_per_hour`] requests; both answer 429 with the
+//!   `Retry-After` until the request would fit, and a refused request stores nothing. The
+//!   "5 pending requests" limit is not emulated (requests are handled one at a time).
 //! - **Groups.** `$skip` then `$top` after `$filter`. `$filter` supports `name eq|ne 'x'`,
 //!   `contains|startswith|endswith(name,'x')`, `and`, `or`, `not`, parentheses, comparing
 //!   ignoring case; any other filter is 400 (never silently ignored).
@@ -190,6 +194,15 @@ pub struct ServiceConfig {
     /// Post Rows requests accepted per dataset in a sliding minute (Microsoft: 120);
     /// 0 disables the limit.
     pub rows_requests_per_minute: u32,
+    /// Rows accepted per dataset in a sliding hour (Microsoft: 1,000,000); 0 disables the
+    /// limit.
+    pub rows_per_hour: u64,
+    /// From how many rows a table counts as large (Microsoft: 250,000): Post Rows requests
+    /// to a large table are then limited to [`ServiceConfig::large_table_requests_per_hour`].
+    pub large_table_rows: usize,
+    /// Post Rows requests accepted per dataset in a sliding hour while the target table is
+    /// large (Microsoft: 120); 0 disables the limit.
+    pub large_table_requests_per_hour: u32,
     /// Rows accepted in one Post Rows request (Microsoft: 10,000).
     pub max_rows_per_request: usize,
     /// Tokens that are always valid, for the standalone emulator.
@@ -226,6 +239,9 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         Self {
             rows_requests_per_minute: 120,
+            rows_per_hour: 1_000_000,
+            large_table_rows: 250_000,
+            large_table_requests_per_hour: 120,
             max_rows_per_request: 10_000,
             fixed_tokens: Vec::new(),
             fifo_max_rows: 200_000,

@@ -98,6 +98,9 @@ pub(crate) struct Dataset {
     pub tables: Vec<Table>,
     /// When each POST rows request in the last minute was accepted, oldest first.
     pub rows_requests: VecDeque<Instant>,
+    /// When each POST rows request in the last hour was accepted, and how many rows it
+    /// stored, oldest first (the hourly limits).
+    pub rows_hour: VecDeque<(Instant, usize)>,
 }
 
 /// A table of a dataset.
@@ -291,6 +294,7 @@ impl State {
             created: now_iso8601(),
             tables,
             rows_requests: VecDeque::new(),
+            rows_hour: VecDeque::new(),
         });
         self.datasets.last().expect("just pushed")
     }
@@ -356,6 +360,79 @@ pub(crate) fn rate_limit(
     }
     window.push_back(now);
     Ok(())
+}
+
+/// The hourly limits of one dataset for a request of `rows` rows to a table holding
+/// `table_rows`: `Err((seconds, which))` when it must wait, with `Retry-After` the whole
+/// seconds until it would fit. Accepted requests are recorded by [`record_hour`].
+pub(crate) fn hourly_limit(
+    window: &mut VecDeque<(Instant, usize)>,
+    limits: HourlyLimits,
+    rows: usize,
+    table_rows: usize,
+    now: Instant,
+) -> Result<(), (u64, HourlyLimit)> {
+    const HOUR: Duration = Duration::from_secs(3600);
+    while window
+        .front()
+        .is_some_and(|(t, _)| now.duration_since(*t) >= HOUR)
+    {
+        window.pop_front();
+    }
+    let wait_until_gone = |index: usize| {
+        let (at, _) = window[index];
+        let wait = HOUR.saturating_sub(now.duration_since(at));
+        (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+    };
+    if limits.large_table_requests_per_hour > 0
+        && table_rows >= limits.large_table_rows
+        && window.len() >= limits.large_table_requests_per_hour as usize
+    {
+        // Waiting until enough requests have left the window to make room for this one.
+        let index = window.len() - limits.large_table_requests_per_hour as usize;
+        return Err((wait_until_gone(index), HourlyLimit::LargeTableRequests));
+    }
+    if limits.rows_per_hour > 0 {
+        let total: u64 = window.iter().map(|(_, n)| *n as u64).sum();
+        let mut over = (total + rows as u64).saturating_sub(limits.rows_per_hour);
+        if over > 0 {
+            // A request over the limit on its own can never fit: it waits the whole hour.
+            let mut index = 0;
+            while over > 0 && index < window.len() {
+                over = over.saturating_sub(window[index].1 as u64);
+                index += 1;
+            }
+            let secs = if over > 0 || index == 0 {
+                3600
+            } else {
+                wait_until_gone(index - 1)
+            };
+            return Err((secs, HourlyLimit::Rows));
+        }
+    }
+    Ok(())
+}
+
+/// Records an accepted POST rows request of `rows` rows for the hourly limits.
+pub(crate) fn record_hour(window: &mut VecDeque<(Instant, usize)>, rows: usize, now: Instant) {
+    window.push_back((now, rows));
+}
+
+/// The hourly limits of the service's configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HourlyLimits {
+    pub rows_per_hour: u64,
+    pub large_table_rows: usize,
+    pub large_table_requests_per_hour: u32,
+}
+
+/// Which hourly limit a request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HourlyLimit {
+    /// The rows per hour of the dataset.
+    Rows,
+    /// The requests per hour to a table over the large-table threshold.
+    LargeTableRequests,
 }
 
 #[cfg(test)]

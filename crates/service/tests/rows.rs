@@ -124,6 +124,109 @@ fn rate_limit_gives_429_with_retry_after() -> Result<()> {
     Ok(())
 }
 
+/// The `Retry-After` of a 429 answer, and the answer's error message.
+fn throttled(r: reqwest::blocking::Response) -> Result<(u64, String)> {
+    assert_eq!(r.status().as_u16(), 429);
+    let retry: u64 = r
+        .headers()
+        .get("retry-after")
+        .context("Retry-After")?
+        .to_str()?
+        .parse()?;
+    let (_, body) = status_json(r)?;
+    assert_eq!(body["error"]["code"], "TooManyRequests");
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((retry, message))
+}
+
+#[test]
+fn rows_per_hour_are_limited_per_dataset() -> Result<()> {
+    let env = Env::with_config(ServiceConfig {
+        rows_per_hour: 10,
+        ..ServiceConfig::default()
+    })?;
+    let id = env.simple_dataset("T")?;
+    let other = env.simple_dataset("T")?;
+    let path = format!("/datasets/{id}/tables/T/rows");
+    assert_eq!(
+        env.post_json(&path, &json!({"rows": rows(0, 6)}))?
+            .status()
+            .as_u16(),
+        200
+    );
+    // 6 + 5 > 10: refused whole, nothing stored, until the first request leaves the hour.
+    let (retry, message) = throttled(env.post_json(&path, &json!({"rows": rows(6, 5)}))?)?;
+    assert!((3590..=3600).contains(&retry), "Retry-After {retry}");
+    assert!(message.contains("10 rows in an hour"), "{message}");
+    assert_eq!(env.svc.table_rows(&id, "T").map(|r| r.len()), Some(6));
+    // What still fits is accepted.
+    assert_eq!(
+        env.post_json(&path, &json!({"rows": rows(6, 4)}))?
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(env.svc.table_rows(&id, "T").map(|r| r.len()), Some(10));
+    // A request larger than the whole limit can never fit: it waits the whole hour.
+    let other_path = format!("/datasets/{other}/tables/T/rows");
+    let (retry, _) = throttled(env.post_json(&other_path, &json!({"rows": rows(0, 11)}))?)?;
+    assert_eq!(retry, 3600);
+    // The limit is per dataset.
+    assert_eq!(
+        env.post_json(&other_path, &json!({"rows": rows(0, 10)}))?
+            .status()
+            .as_u16(),
+        200
+    );
+    Ok(())
+}
+
+#[test]
+fn a_large_table_takes_fewer_requests_an_hour() -> Result<()> {
+    let env = Env::with_config(ServiceConfig {
+        large_table_rows: 5,
+        large_table_requests_per_hour: 2,
+        ..ServiceConfig::default()
+    })?;
+    let tables = json!({"name": "L", "tables": [
+        {"name": "Big", "columns": [{"name": "Id", "dataType": "Int64"}, {"name": "Name", "dataType": "String"}]},
+        {"name": "Small", "columns": [{"name": "Id", "dataType": "Int64"}, {"name": "Name", "dataType": "String"}]}]});
+    let id = env.create_dataset("", &tables)?;
+    let big = format!("/datasets/{id}/tables/Big/rows");
+    let small = format!("/datasets/{id}/tables/Small/rows");
+    // Small until this request: not limited yet. Then large, with one request in the hour.
+    assert_eq!(
+        env.post_json(&big, &json!({"rows": rows(0, 5)}))?
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        env.post_json(&big, &json!({"rows": rows(5, 1)}))?
+            .status()
+            .as_u16(),
+        200
+    );
+    let (retry, message) = throttled(env.post_json(&big, &json!({"rows": rows(6, 1)}))?)?;
+    assert!((3590..=3600).contains(&retry), "Retry-After {retry}");
+    assert!(
+        message.contains("at most 2 Post Rows requests an hour"),
+        "{message}"
+    );
+    assert_eq!(env.svc.table_rows(&id, "Big").map(|r| r.len()), Some(6));
+    // A small table of the same dataset is not held back.
+    assert_eq!(
+        env.post_json(&small, &json!({"rows": rows(0, 1)}))?
+            .status()
+            .as_u16(),
+        200
+    );
+    Ok(())
+}
+
 #[test]
 fn delete_rows_clears_the_table() -> Result<()> {
     let env = Env::new()?;
