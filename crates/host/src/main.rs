@@ -235,11 +235,7 @@ fn logout(token_file: Option<PathBuf>) -> Result<ExitCode> {
         Err(error) => return Err(error).with_context(|| format!("deleting {}", path.display())),
     };
     // The lock file holds nothing secret; it goes too, so nothing of the sign-in is left.
-    if let Some(name) = path.file_name() {
-        let mut lock = name.to_os_string();
-        lock.push(".lock");
-        let _ = std::fs::remove_file(path.with_file_name(lock));
-    }
+    let _ = std::fs::remove_file(TokenFile::lock_path(&path));
     if removed {
         out!("signed out: deleted {}", path.display());
     } else {

@@ -229,6 +229,16 @@ impl TokenFile {
         Ok(())
     }
 
+    /// The lock file of the token file at `path`: `<file>.lock` beside it.
+    pub fn lock_path(path: &Path) -> PathBuf {
+        let mut name = path
+            .file_name()
+            .map(|name| name.to_os_string())
+            .unwrap_or_else(|| "tokens.json".into());
+        name.push(".lock");
+        path.with_file_name(name)
+    }
+
     /// Takes the exclusive refresh lock of the token file at `path`: an advisory lock on
     /// `<file>.lock` beside it (mode 0600), held until the returned file is dropped. It
     /// waits while another process (or session) holds it.
@@ -239,11 +249,7 @@ impl TokenFile {
     /// file after the first has written it and finds fresh tokens instead. The lock is on
     /// a file of its own because saving replaces the token file by a rename.
     pub fn lock_for_refresh(path: &Path) -> Result<fs::File, TokenFileError> {
-        let file_name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "tokens.json".to_string());
-        let lock_path = path.with_file_name(format!("{file_name}.lock"));
+        let lock_path = Self::lock_path(path);
         let io_error = |action: &'static str| {
             let at = lock_path.clone();
             move |source| TokenFileError::Io {

@@ -631,7 +631,7 @@ fn sessions_refreshing_at_the_same_moment_redeem_the_refresh_token_once() -> Res
     assert_eq!(token_requests - token_requests_before, 1);
     let saved = TokenFile::load(&path)?;
     ensure!(outcomes.iter().all(|(_, _, tokens)| *tokens == saved));
-    ensure!(mode(&path.with_file_name("tokens.json.lock"))? == 0o600);
+    ensure!(mode(&TokenFile::lock_path(&path))? == 0o600);
     Ok(())
 }
 
