@@ -524,17 +524,38 @@ fn a_revoked_refresh_token_asks_to_sign_in_again() -> Result<()> {
     captured.assert_clean(&secrets)
 }
 
-#[test]
-fn rotated_refresh_tokens_are_saved_and_shared_through_the_file() -> Result<()> {
-    // A server that revokes a refresh token once used: only the newest one works.
+/// A service that revokes rotated refresh tokens, a connector on it, and a user signed in
+/// through the v2 pair with the tokens saved to `tokens.json` in the returned folder.
+fn signed_in_to_a_rotating_server() -> Result<(ServiceHandle, Connector, TempDir, TokenSet)> {
     let service = service(ServiceConfig {
         revoke_rotated_refresh_tokens: true,
         ..ServiceConfig::default()
     })?;
     let connector = connector(&service)?;
     let dir = TempDir::new()?;
+    let tokens = sign_in_to(
+        &connector,
+        &service,
+        &v2_connection(),
+        &dir.path().join("tokens.json"),
+    )?;
+    Ok((service, connector, dir, tokens))
+}
+
+/// How many requests reached the token endpoints so far.
+fn token_requests(service: &ServiceHandle) -> usize {
+    service
+        .requests()
+        .iter()
+        .filter(|r| is_token_request(&r.path))
+        .count()
+}
+
+#[test]
+fn rotated_refresh_tokens_are_saved_and_shared_through_the_file() -> Result<()> {
+    // A server that revokes a refresh token once used: only the newest one works.
+    let (service, connector, dir, tokens) = signed_in_to_a_rotating_server()?;
     let path = dir.path().join("tokens.json");
-    let tokens = sign_in_to(&connector, &service, &v2_connection(), &path)?;
     let first = tokens.refresh_token.clone().context("no refresh token")?;
 
     let mut one = Session::new(&connector, v2_connection(), &path)?;
@@ -580,19 +601,9 @@ fn rotated_refresh_tokens_are_saved_and_shared_through_the_file() -> Result<()> 
 fn sessions_refreshing_at_the_same_moment_redeem_the_refresh_token_once() -> Result<()> {
     // A server that revokes a refresh token once used: a second redemption of the same one
     // would be told to sign in again.
-    let service = service(ServiceConfig {
-        revoke_rotated_refresh_tokens: true,
-        ..ServiceConfig::default()
-    })?;
-    let connector = connector(&service)?;
-    let dir = TempDir::new()?;
+    let (service, connector, dir, _) = signed_in_to_a_rotating_server()?;
     let path = dir.path().join("tokens.json");
-    sign_in_to(&connector, &service, &v2_connection(), &path)?;
-    let token_requests_before = service
-        .requests()
-        .iter()
-        .filter(|r| is_token_request(&r.path))
-        .count();
+    let token_requests_before = token_requests(&service);
 
     // Four sessions on the same file (as four processes would be), all refreshing at once.
     let sessions = 4;
@@ -623,12 +634,7 @@ fn sessions_refreshing_at_the_same_moment_redeem_the_refresh_token_once() -> Res
         refreshes, 1,
         "exactly one session should have redeemed the token"
     );
-    let token_requests = service
-        .requests()
-        .iter()
-        .filter(|r| is_token_request(&r.path))
-        .count();
-    assert_eq!(token_requests - token_requests_before, 1);
+    assert_eq!(token_requests(&service) - token_requests_before, 1);
     let saved = TokenFile::load(&path)?;
     ensure!(outcomes.iter().all(|(_, _, tokens)| *tokens == saved));
     ensure!(mode(&TokenFile::lock_path(&path))? == 0o600);

@@ -364,10 +364,10 @@ pub(crate) fn rate_limit(
 
 /// The hourly limits of one dataset for a request of `rows` rows to a table holding
 /// `table_rows`: `Err((seconds, which))` when it must wait, with `Retry-After` the whole
-/// seconds until it would fit. Accepted requests are recorded by [`record_hour`].
+/// seconds until it would fit. The caller records accepted requests in `window`.
 pub(crate) fn hourly_limit(
     window: &mut VecDeque<(Instant, usize)>,
-    limits: HourlyLimits,
+    limits: &crate::ServiceConfig,
     rows: usize,
     table_rows: usize,
     now: Instant,
@@ -411,19 +411,6 @@ pub(crate) fn hourly_limit(
         }
     }
     Ok(())
-}
-
-/// Records an accepted POST rows request of `rows` rows for the hourly limits.
-pub(crate) fn record_hour(window: &mut VecDeque<(Instant, usize)>, rows: usize, now: Instant) {
-    window.push_back((now, rows));
-}
-
-/// The hourly limits of the service's configuration.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HourlyLimits {
-    pub rows_per_hour: u64,
-    pub large_table_rows: usize,
-    pub large_table_requests_per_hour: u32,
 }
 
 /// Which hourly limit a request ran into.
