@@ -11,8 +11,8 @@ use crate::egress::{EgressPolicy, SeenRequest, scrub};
 use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
 use crate::oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
 use crate::pool::HttpPool;
-use crate::validate::{check_inputs_with, schema_validator};
-use crate::value::{json_to_val, val_to_json};
+use crate::validate::{check_owned_inputs, schema_validator};
+use crate::value::{json_into_val, json_to_val, val_to_json};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -454,8 +454,19 @@ impl Connector {
         action_key: &str,
         inputs: &Value,
     ) -> Result<Result<Val, ActionError>, HostError> {
+        self.owned_input_value(action_key, inputs.clone())
+    }
+
+    /// [`Connector::input_value`] taking the inputs by value: their strings move into the
+    /// record instead of being copied.
+    fn owned_input_value(
+        &self,
+        action_key: &str,
+        inputs: Value,
+    ) -> Result<Result<Val, ActionError>, HostError> {
         let (definition, func) = self.lookup(action_key)?;
-        let checked = match check_inputs_with(definition, inputs, self.validators.get(action_key)) {
+        let checked = match check_owned_inputs(definition, inputs, self.validators.get(action_key))
+        {
             Ok(checked) => Value::Object(checked),
             Err(error) => return Ok(Err(*error)),
         };
@@ -468,7 +479,7 @@ impl Connector {
                 "{ACTIONS_INTERFACE}#{action_key} input parameter"
             )));
         };
-        Ok(json_to_val(Some(&checked), input_ty)
+        Ok(json_into_val(Some(checked), input_ty)
             .map_err(|error| ActionError::invalid_input(error.top_key(), error.to_string())))
     }
 
@@ -482,6 +493,7 @@ impl Connector {
     /// host's egress policy; a trap or a limit gives [`HostError::Call`], and the next
     /// invocation is unaffected.
     ///
+    /// The inputs are copied once; [`Connector::invoke_owned`] takes them by value instead.
     /// Must not be called from inside a Tokio runtime (see [`Connector`]).
     pub fn invoke(
         &self,
@@ -489,9 +501,21 @@ impl Connector {
         connection: &Value,
         inputs: &Value,
     ) -> Result<Invocation, HostError> {
+        self.invoke_owned(action_key, connection, inputs.clone())
+    }
+
+    /// [`Connector::invoke`] taking the inputs by value: they are checked, normalized and
+    /// handed to the component without a copy on the host's side (a large input, such as the
+    /// rows of a push, is then in memory once until the guest has it).
+    pub fn invoke_owned(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+    ) -> Result<Invocation, HostError> {
         let (_, func) = self.lookup(action_key)?;
-        let input_val = match self.input_value(action_key, inputs)? {
-            Ok(val) => val,
+        let mut input_val = match self.owned_input_value(action_key, inputs)? {
+            Ok(val) => Some(val),
             Err(error) => {
                 return Ok(Invocation {
                     result: Err(error),
@@ -502,18 +526,24 @@ impl Connector {
         };
 
         let secrets = secrets_of(connection);
+        let none = Value::Object(Default::default());
+        let connection_json = if connection.is_null() {
+            &none
+        } else {
+            connection
+        };
         let mut params = Vec::with_capacity(func.params.len());
         for (name, ty) in &func.params {
             if name == CONNECTION_PARAM {
-                let connection = match connection {
-                    Value::Null => Value::Object(Default::default()),
-                    other => other.clone(),
-                };
-                let val = json_to_val(Some(&connection), ty)
+                let val = json_to_val(Some(connection_json), ty)
                     .map_err(|e| HostError::Connection(scrub(&e.to_string(), &secrets)))?;
                 params.push(val);
+            } else if let Some(input) = input_val.take() {
+                params.push(input);
             } else {
-                params.push(input_val.clone());
+                return Err(HostError::MissingExport(format!(
+                    "{ACTIONS_INTERFACE}#{action_key} with one input parameter"
+                )));
             }
         }
 
@@ -521,7 +551,7 @@ impl Connector {
 
         let (result, logs, requests) =
             self.runner.call(&func.index, action_key, &params, egress)?;
-        let result = action_result(action_key, &result, &secrets)?;
+        let result = action_result(action_key, result, &secrets)?;
         Ok(Invocation {
             result,
             logs,
@@ -659,6 +689,11 @@ fn engine(host: &HostConfig) -> Result<Engine, HostError> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.allocation_strategy(pooling(host));
+    // For profiling: `PBI_PERFMAP=1` makes wasmtime write `/tmp/perf-<pid>.map`, so that
+    // `perf report` names the guest's functions (docs/performance.md, "Profiling").
+    if std::env::var_os("PBI_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config).map_err(|e| HostError::Setup(format!("{e:#}")))
 }
 
@@ -963,10 +998,9 @@ fn oauth_result<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// The `output` record as JSON.
+/// The `output` record as JSON, but for `data` (see [`action_result`]).
 #[derive(Deserialize)]
 struct RawOutput {
-    data: String,
     http: Option<HttpResponse>,
 }
 
@@ -986,7 +1020,7 @@ struct RawError {
 /// Reads `result<output, action-error>`.
 fn action_result(
     function: &str,
-    result: &Val,
+    result: Val,
     secrets: &[String],
 ) -> Result<Result<ActionOutput, ActionError>, HostError> {
     let unexpected = |message: String| HostError::UnexpectedResult {
@@ -998,15 +1032,27 @@ fn action_result(
     };
     match result {
         Ok(Some(output)) => {
-            let raw: RawOutput = serde_json::from_value(val_to_json(output))
+            // `data` (all of an answer's JSON) moves out of the record; only the small rest
+            // goes through JSON.
+            let Val::Record(mut fields) = *output else {
+                return Err(unexpected("not an output record".to_string()));
+            };
+            let data = match fields.iter().position(|(name, _)| name == "data") {
+                Some(at) => match fields.remove(at).1 {
+                    Val::String(data) => data,
+                    _ => return Err(unexpected("the output's data is not a string".to_string())),
+                },
+                None => return Err(unexpected("an output record without data".to_string())),
+            };
+            let raw: RawOutput = serde_json::from_value(val_to_json(&Val::Record(fields)))
                 .map_err(|e| unexpected(format!("not an output record: {e}")))?;
             Ok(Ok(ActionOutput {
-                data: parse_json_text(&raw.data),
+                data: parse_json_text(data),
                 http: raw.http,
             }))
         }
         Err(Some(error)) => {
-            let raw: RawError = serde_json::from_value(val_to_json(error))
+            let raw: RawError = serde_json::from_value(val_to_json(&error))
                 .map_err(|e| unexpected(format!("not an action-error record: {e}")))?;
             Ok(Err(ActionError {
                 kind: raw.kind,
@@ -1016,7 +1062,7 @@ fn action_result(
                 status: raw.status,
                 code: raw.code,
                 retry_after_seconds: raw.retry_after_seconds,
-                progress: raw.progress.as_deref().map(parse_json_text),
+                progress: raw.progress.map(parse_json_text),
             }))
         }
         _ => Err(unexpected("a result without a payload".to_string())),

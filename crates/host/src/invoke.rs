@@ -111,8 +111,8 @@ impl fmt::Display for ActionError {
 impl std::error::Error for ActionError {}
 
 /// Parses JSON text, keeping text that is not JSON as a JSON string.
-pub(crate) fn parse_json_text(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+pub(crate) fn parse_json_text(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 #[cfg(test)]
@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn json_text_falls_back_to_a_string() {
-        assert_eq!(parse_json_text("[1,2]"), serde_json::json!([1, 2]));
-        assert_eq!(parse_json_text("not json"), serde_json::json!("not json"));
+        assert_eq!(parse_json_text("[1,2]".into()), serde_json::json!([1, 2]));
+        assert_eq!(
+            parse_json_text("not json".into()),
+            serde_json::json!("not json")
+        );
     }
 }

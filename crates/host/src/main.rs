@@ -347,7 +347,7 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
             }
             invocation
         }
-        None => connector.invoke(&args.action, &connection, &inputs)?,
+        None => connector.invoke_owned(&args.action, &connection, inputs)?,
     };
     if args.verbose {
         report_details(&invocation);

@@ -34,14 +34,25 @@ pub(crate) fn schema_validator(action: &ActionDefinition) -> Result<jsonschema::
 }
 
 /// [`check_inputs`] with the action's schema compiled already (`None`: compile it now).
+#[cfg(test)]
 pub(crate) fn check_inputs_with(
     action: &ActionDefinition,
     inputs: &Value,
     validator: Option<&jsonschema::Validator>,
 ) -> Result<Map<String, Value>, Box<ActionError>> {
+    check_owned_inputs(action, inputs.clone(), validator)
+}
+
+/// [`check_inputs_with`] taking the inputs by value: they are checked and normalized in
+/// place, never copied.
+pub(crate) fn check_owned_inputs(
+    action: &ActionDefinition,
+    inputs: Value,
+    validator: Option<&jsonschema::Validator>,
+) -> Result<Map<String, Value>, Box<ActionError>> {
     let mut inputs = match inputs {
         Value::Null => Map::new(),
-        Value::Object(object) => object.clone(),
+        Value::Object(object) => object,
         _ => {
             return Err(invalid(
                 None,

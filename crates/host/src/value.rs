@@ -154,10 +154,17 @@ fn float(n: f64) -> Value {
 /// An absent or `null` value becomes the type's empty value (`""`, `0`, `false`, empty
 /// list, none, a record of empty values) where one exists, and an error otherwise.
 pub fn json_to_val(value: Option<&Value>, ty: &Type) -> Result<Val, ConvertError> {
+    convert(value.cloned(), ty, &mut Vec::new())
+}
+
+/// [`json_to_val`] taking the JSON by value: its strings move into the component value
+/// instead of being copied (a large input, such as a million rows of JSON text, is not
+/// duplicated on its way to the guest).
+pub fn json_into_val(value: Option<Value>, ty: &Type) -> Result<Val, ConvertError> {
     convert(value, ty, &mut Vec::new())
 }
 
-fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<Val, ConvertError> {
+fn convert(value: Option<Value>, ty: &Type, path: &mut Vec<String>) -> Result<Val, ConvertError> {
     let value = value.filter(|v| !v.is_null());
     if let Type::Option(inner) = ty {
         return match value {
@@ -174,20 +181,20 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
         return empty_value(ty, path);
     };
     match ty {
-        Type::Bool => to_bool(value)
+        Type::Bool => to_bool(&value)
             .map(Val::Bool)
             .ok_or_else(|| ConvertError::new(path, "must be true or false")),
-        Type::S8 => int(value, path, "s8").map(Val::S8),
-        Type::U8 => int(value, path, "u8").map(Val::U8),
-        Type::S16 => int(value, path, "s16").map(Val::S16),
-        Type::U16 => int(value, path, "u16").map(Val::U16),
-        Type::S32 => int(value, path, "s32").map(Val::S32),
-        Type::U32 => int(value, path, "u32").map(Val::U32),
-        Type::S64 => int(value, path, "s64").map(Val::S64),
-        Type::U64 => int(value, path, "u64").map(Val::U64),
+        Type::S8 => int(&value, path, "s8").map(Val::S8),
+        Type::U8 => int(&value, path, "u8").map(Val::U8),
+        Type::S16 => int(&value, path, "s16").map(Val::S16),
+        Type::U16 => int(&value, path, "u16").map(Val::U16),
+        Type::S32 => int(&value, path, "s32").map(Val::S32),
+        Type::U32 => int(&value, path, "u32").map(Val::U32),
+        Type::S64 => int(&value, path, "s64").map(Val::S64),
+        Type::U64 => int(&value, path, "u64").map(Val::U64),
         // Narrowing to f32 is what a float32 parameter means.
-        Type::Float32 => to_float(value, path).map(|n| Val::Float32(n as f32)),
-        Type::Float64 => to_float(value, path).map(Val::Float64),
+        Type::Float32 => to_float(&value, path).map(|n| Val::Float32(n as f32)),
+        Type::Float64 => to_float(&value, path).map(Val::Float64),
         Type::Char => {
             let mut chars = value.as_str().map(str::chars);
             match chars.as_mut().map(|c| (c.next(), c.next())) {
@@ -196,7 +203,7 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
             }
         }
         Type::String => Ok(Val::String(match value {
-            Value::String(s) => s.clone(),
+            Value::String(s) => s,
             other => other.to_string(),
         })),
         Type::List(list) => {
@@ -206,18 +213,18 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
             }
             match value {
                 Value::Array(items) => items
-                    .iter()
+                    .into_iter()
                     .enumerate()
                     .map(|(i, item)| indexed(path, i, |path| convert(Some(item), &element, path)))
                     .collect::<Result<_, _>>()
                     .map(Val::List),
                 Value::Object(object) if is_pair(&element) => object
-                    .iter()
+                    .into_iter()
                     .map(|(key, value)| pair_from_entry(key, value, &element, path))
                     .collect::<Result<_, _>>()
                     .map(Val::List),
                 Value::String(s) if s.trim().is_empty() => Ok(Val::List(Vec::new())),
-                Value::String(s) => reparse(s, ty, path, "must be a list (a JSON array)"),
+                Value::String(s) => reparse(&s, ty, path, "must be a list (a JSON array)"),
                 _ => Err(ConvertError::new(path, "must be a list (a JSON array)")),
             }
         }
@@ -225,7 +232,7 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
             let element = list.ty();
             match value {
                 Value::Array(items) if items.len() == list.len() as usize => items
-                    .iter()
+                    .into_iter()
                     .enumerate()
                     .map(|(i, item)| indexed(path, i, |path| convert(Some(item), &element, path)))
                     .collect::<Result<_, _>>()
@@ -240,22 +247,22 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
             let (key_ty, value_ty) = (map.key(), map.value());
             match value {
                 Value::Object(object) => object
-                    .iter()
+                    .into_iter()
                     .map(|(key, value)| {
-                        let k = convert(Some(&Value::String(key.clone())), &key_ty, path)?;
-                        path.push(key.clone());
+                        let k = convert(Some(Value::String(key.clone())), &key_ty, path)?;
+                        path.push(key);
                         let v = convert(Some(value), &value_ty, path);
                         path.pop();
                         Ok((k, v?))
                     })
                     .collect::<Result<_, _>>()
                     .map(Val::Map),
-                Value::String(s) => reparse(s, ty, path, "must be a map (a JSON object)"),
+                Value::String(s) => reparse(&s, ty, path, "must be a map (a JSON object)"),
                 _ => Err(ConvertError::new(path, "must be a map (a JSON object)")),
             }
         }
         Type::Record(record) => match value {
-            Value::Object(object) => {
+            Value::Object(mut object) => {
                 let fields: Vec<_> = record
                     .fields()
                     .map(|f| (f.name.to_string(), f.ty))
@@ -270,29 +277,35 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
                 let mut out = Vec::with_capacity(fields.len());
                 for (name, field_ty) in fields {
                     path.push(name.clone());
-                    let converted = convert(object.get(&name), &field_ty, path);
+                    let converted = convert(object.remove(&name), &field_ty, path);
                     path.pop();
                     out.push((name, converted?));
                 }
                 Ok(Val::Record(out))
             }
-            Value::String(s) => reparse(s, ty, path, "must be an object"),
+            Value::String(s) => reparse(&s, ty, path, "must be an object"),
             _ => Err(ConvertError::new(path, "must be an object")),
         },
         Type::Tuple(tuple) => {
             let types: Vec<Type> = tuple.types().collect();
             match value {
                 Value::Array(items) if items.len() == types.len() => items
-                    .iter()
+                    .into_iter()
                     .zip(&types)
                     .enumerate()
                     .map(|(i, (item, ty))| indexed(path, i, |path| convert(Some(item), ty, path)))
                     .collect::<Result<_, _>>()
                     .map(Val::Tuple),
-                Value::Object(object) if types.len() == 2 => {
-                    let key = object.get("key").or_else(|| object.get("name"));
-                    let value = object.get("value");
-                    if key.is_none() || object.len() != 2 {
+                Value::Object(mut object) if types.len() == 2 => {
+                    if object.len() != 2 {
+                        return Err(ConvertError::new(
+                            path,
+                            "must be a [key, value] pair or {\"key\": .., \"value\": ..}",
+                        ));
+                    }
+                    let key = object.remove("key").or_else(|| object.remove("name"));
+                    let value = object.remove("value");
+                    if key.is_none() {
                         return Err(ConvertError::new(
                             path,
                             "must be a [key, value] pair or {\"key\": .., \"value\": ..}",
@@ -303,7 +316,7 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
                         convert(value, &types[1], path)?,
                     ]))
                 }
-                Value::String(s) => reparse(s, ty, path, "must be a tuple (a JSON array)"),
+                Value::String(s) => reparse(&s, ty, path, "must be a tuple (a JSON array)"),
                 _ => Err(ConvertError::new(
                     path,
                     format!("must be an array of {} items", types.len()),
@@ -323,10 +336,10 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
         }
         Type::Variant(variant) => {
             let (case_name, payload) = match value {
-                Value::String(s) => (s.as_str(), None),
+                Value::String(s) => (s, None),
                 Value::Object(object) if object.len() == 1 => {
-                    let (k, v) = object.iter().next().expect("one entry");
-                    (k.as_str(), Some(v))
+                    let (k, v) = object.into_iter().next().expect("one entry");
+                    (k, Some(v))
                 }
                 _ => {
                     return Err(ConvertError::new(
@@ -337,7 +350,7 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
             };
             let case = variant
                 .cases()
-                .find(|case| case.name.eq_ignore_ascii_case(case_name))
+                .find(|case| case.name.eq_ignore_ascii_case(&case_name))
                 .ok_or_else(|| ConvertError::new(path, "names no case of the variant"))?;
             let payload = match &case.ty {
                 Some(ty) => Some(Box::new(convert(payload, ty, path)?)),
@@ -346,8 +359,11 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
             Ok(Val::Variant(case.name.to_string(), payload))
         }
         Type::Result(result) => {
-            let object = value.as_object().filter(|o| o.len() == 1);
-            let Some((key, payload)) = object.and_then(|o| o.iter().next()) else {
+            let entry = match value {
+                Value::Object(object) if object.len() == 1 => object.into_iter().next(),
+                _ => None,
+            };
+            let Some((key, payload)) = entry else {
                 return Err(ConvertError::new(
                     path,
                     "must be {\"ok\": ..} or {\"err\": ..}",
@@ -375,7 +391,7 @@ fn convert(value: Option<&Value>, ty: &Type, path: &mut Vec<String>) -> Result<V
                 return Err(ConvertError::new(path, "must be an array of flag names"));
             };
             items
-                .iter()
+                .into_iter()
                 .map(|item| {
                     item.as_str()
                         .and_then(|s| names.iter().find(|n| n.eq_ignore_ascii_case(s)))
@@ -459,8 +475,8 @@ fn is_pair(element: &Type) -> bool {
 }
 
 fn pair_from_entry(
-    key: &str,
-    value: &Value,
+    key: String,
+    value: Value,
     element: &Type,
     path: &mut Vec<String>,
 ) -> Result<Val, ConvertError> {
@@ -468,10 +484,10 @@ fn pair_from_entry(
         unreachable!("checked by is_pair")
     };
     let value_ty = tuple.types().nth(1).expect("a pair has two types");
-    path.push(key.to_string());
+    path.push(key.clone());
     let value = convert(Some(value), &value_ty, path);
     path.pop();
-    Ok(Val::Tuple(vec![Val::String(key.to_string()), value?]))
+    Ok(Val::Tuple(vec![Val::String(key), value?]))
 }
 
 /// A string given where structured JSON is expected: parse it, then convert the result.
@@ -482,7 +498,7 @@ fn reparse(
     expected: &str,
 ) -> Result<Val, ConvertError> {
     match serde_json::from_str::<Value>(text) {
-        Ok(parsed @ (Value::Array(_) | Value::Object(_))) => convert(Some(&parsed), ty, path),
+        Ok(parsed @ (Value::Array(_) | Value::Object(_))) => convert(Some(parsed), ty, path),
         _ => Err(ConvertError::new(
             path,
             format!("{expected}; the text is not such JSON"),
@@ -541,9 +557,9 @@ fn to_float(value: &Value, path: &[String]) -> Result<f64, ConvertError> {
     .ok_or_else(|| ConvertError::new(path, "must be a number"))
 }
 
-fn bytes(value: &Value, path: &mut Vec<String>) -> Result<Vec<u8>, ConvertError> {
+fn bytes(value: Value, path: &mut Vec<String>) -> Result<Vec<u8>, ConvertError> {
     match value {
-        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::String(s) => Ok(s.into_bytes()),
         Value::Array(items) => items
             .iter()
             .enumerate()
@@ -560,6 +576,26 @@ fn bytes(value: &Value, path: &mut Vec<String>) -> Result<Vec<u8>, ConvertError>
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_by_value_moves_its_strings_into_the_value() {
+        let text = "row ".repeat(1000);
+        let buffer = text.as_ptr();
+        let Ok(Val::String(moved)) = json_into_val(Some(Value::String(text)), &Type::String) else {
+            panic!("a string converts to a string");
+        };
+        assert_eq!(moved.as_ptr(), buffer, "the string was copied");
+        assert_eq!(moved.len(), 4000);
+        // By reference the caller keeps its value, so the string is copied.
+        let kept = json!("row");
+        let Ok(Val::String(copied)) = json_to_val(Some(&kept), &Type::String) else {
+            panic!("a string converts to a string");
+        };
+        assert_ne!(
+            copied.as_ptr(),
+            kept.as_str().map_or(std::ptr::null(), str::as_ptr)
+        );
+    }
 
     #[test]
     fn whole_numbers_from_numbers_and_strings() {

@@ -331,7 +331,28 @@ fn redirected_requests_arrive_and_invocations_repeat() -> Result<()> {
 
     let first = connector.invoke(&listing, &connection(), &json!({}))?;
     let second = connector.invoke(&listing, &connection(), &json!({"top": 5}))?;
-    for invocation in [&first, &second] {
+    // By value: checked and normalized the same way ("5" is the whole number 5).
+    let third = connector.invoke_owned(&listing, &connection(), json!({"top": "5"}))?;
+    ensure!(
+        third.requests.len() == second.requests.len()
+            && third
+                .requests
+                .iter()
+                .zip(&second.requests)
+                .all(|(a, b)| a.url == b.url),
+        "invoke_owned sent {:?}, invoke {:?}",
+        third.requests,
+        second.requests
+    );
+    let refused = connector.invoke_owned(&listing, &connection(), json!({"top": "five"}))?;
+    let error = refused.result.expect_err("`five` is not a whole number");
+    assert_eq!(
+        (error.kind.as_str(), error.input.as_deref()),
+        ("invalid-input", Some("top")),
+        "{error}"
+    );
+    assert!(refused.requests.is_empty(), "{:?}", refused.requests);
+    for invocation in [&first, &second, &third] {
         let output = invocation
             .result
             .as_ref()
@@ -353,7 +374,10 @@ fn redirected_requests_arrive_and_invocations_repeat() -> Result<()> {
     }
 
     let received = recorder.received();
-    assert_eq!(received.len(), first.requests.len() + second.requests.len());
+    assert_eq!(
+        received.len(),
+        first.requests.len() + second.requests.len() + third.requests.len()
+    );
     let host = format!("127.0.0.1:{}", recorder.url().port().unwrap_or_default());
     for request in &received {
         assert!(request.target.starts_with(&api_path), "{}", request.target);
