@@ -690,7 +690,7 @@ fn engine(host: &HostConfig) -> Result<Engine, HostError> {
     config.epoch_interruption(true);
     config.allocation_strategy(pooling(host));
     // For profiling: `PBI_PERFMAP=1` makes wasmtime write `/tmp/perf-<pid>.map`, so that
-    // `perf report` names the guest's functions (docs/performance.md, "Profiling").
+    // `perf report` names the guest's functions (docs/performance.md, "Reproducing the profiles").
     if std::env::var_os("PBI_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
