@@ -215,6 +215,22 @@ impl WasiHttpView for HostState {
     }
 }
 
+/// An invocation before its call (see [`Connector::prepare`]).
+enum Prepared {
+    /// The inputs were refused: this is the whole invocation.
+    Refused(Invocation),
+    /// The call to make.
+    Call(PreparedCall),
+}
+
+/// A call ready to make.
+struct PreparedCall {
+    index: ComponentExportIndex,
+    params: Vec<Val>,
+    egress: EgressPolicy,
+    secrets: Vec<String>,
+}
+
 /// One action function: where it is and what it takes.
 #[derive(Clone)]
 struct ActionFunc {
@@ -224,12 +240,17 @@ struct ActionFunc {
 
 /// A loaded connector component: compiled once, instantiated afresh for every call.
 ///
-/// Each call blocks its thread on the connector's own Tokio runtime, on which the guest runs
-/// with wasmtime's async WASI and wasi:http bindings (so its waits for HTTP are awaits, not
-/// a `block_on` per wait) and which drives the kept-alive connections on one worker thread.
-/// Call [`Connector::load`] and [`Connector::invoke`] from plain threads, never from inside
-/// a Tokio runtime (they panic there); use `spawn_blocking` from async code. Dropping a
-/// connector is fine anywhere.
+/// The guest runs on the connector's own Tokio runtime with wasmtime's async WASI and
+/// wasi:http bindings (so its waits for HTTP are awaits, not a `block_on` per wait); the
+/// runtime's worker thread drives the kept-alive connections.
+///
+/// - [`Connector::invoke`] and [`Connector::invoke_owned`] block the calling thread on that
+///   runtime: call them (and [`Connector::load`] and the OAuth calls) from plain threads,
+///   never from inside a Tokio runtime, where they panic.
+/// - [`Connector::invoke_async`] is for async engines: await it from any runtime; the call
+///   runs as a task on the connector's runtime, and dropping the future stops it.
+///
+/// Dropping a connector is fine anywhere.
 pub struct Connector {
     runner: Runner,
     definition: ComponentDefinition,
@@ -513,15 +534,63 @@ impl Connector {
         connection: &Value,
         inputs: Value,
     ) -> Result<Invocation, HostError> {
+        let call = match self.prepare(action_key, connection, inputs)? {
+            Prepared::Refused(invocation) => return Ok(invocation),
+            Prepared::Call(call) => call,
+        };
+        let (result, logs, requests) =
+            self.runner
+                .call(&call.index, action_key, &call.params, call.egress)?;
+        Ok(Invocation {
+            result: action_result(action_key, result, &call.secrets)?,
+            logs,
+            requests,
+        })
+    }
+
+    /// [`Connector::invoke_owned`] for async engines: the same checks, instance, limits and
+    /// result, awaited instead of blocking the thread. Call it from any Tokio runtime (or
+    /// any executor): the guest runs as a task on the connector's own runtime, which also
+    /// drives its kept-alive connections. Dropping the future stops the guest at its next
+    /// wait, and its instance is freed.
+    pub async fn invoke_async(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+    ) -> Result<Invocation, HostError> {
+        let call = match self.prepare(action_key, connection, inputs)? {
+            Prepared::Refused(invocation) => return Ok(invocation),
+            Prepared::Call(call) => call,
+        };
+        let (result, logs, requests) = self
+            .runner
+            .call_async(&call.index, action_key, call.params, call.egress)
+            .await?;
+        Ok(Invocation {
+            result: action_result(action_key, result, &call.secrets)?,
+            logs,
+            requests,
+        })
+    }
+
+    /// Everything an invocation needs before its call: the inputs checked and converted (or
+    /// refused), the connection converted, the egress policy.
+    fn prepare(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+    ) -> Result<Prepared, HostError> {
         let (_, func) = self.lookup(action_key)?;
         let mut input_val = match self.owned_input_value(action_key, inputs)? {
             Ok(val) => Some(val),
             Err(error) => {
-                return Ok(Invocation {
+                return Ok(Prepared::Refused(Invocation {
                     result: Err(error),
                     logs: String::new(),
                     requests: Vec::new(),
-                });
+                }));
             }
         };
 
@@ -546,17 +615,12 @@ impl Connector {
                 )));
             }
         }
-
-        let egress = self.egress(connection, secrets.clone());
-
-        let (result, logs, requests) =
-            self.runner.call(&func.index, action_key, &params, egress)?;
-        let result = action_result(action_key, result, &secrets)?;
-        Ok(Invocation {
-            result,
-            logs,
-            requests,
-        })
+        Ok(Prepared::Call(PreparedCall {
+            index: func.index,
+            params,
+            egress: self.egress(connection, secrets.clone()),
+            secrets,
+        }))
     }
 
     /// Whether the component exports the oauth interface.
@@ -765,15 +829,57 @@ impl Drop for Runner {
 const DEADLINE_GRACE: Duration = Duration::from_millis(500);
 
 impl Runner {
-    /// Calls one exported function in a fresh store; returns its single result, the guest's
-    /// output and the requests it sent.
+    /// Calls one exported function in a fresh store, blocking the calling thread on the
+    /// runner's runtime; returns its single result, the guest's output and the requests it
+    /// sent.
     fn call(
         &self,
         index: &ComponentExportIndex,
         function: &str,
         params: &[Val],
-        mut egress: EgressPolicy,
+        egress: EgressPolicy,
     ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
+        let (mut store, watch) = self.store(egress);
+        let outcome =
+            self.runtime()
+                .block_on(run(&self.pre, &mut store, *index, params, watch.deadline));
+        drop(store);
+        watch.finish(outcome, function)
+    }
+
+    /// [`Runner::call`] as a task on the runner's runtime, awaited from any other runtime
+    /// (or none). Dropping the returned future stops the call at its next wait.
+    async fn call_async(
+        &self,
+        index: &ComponentExportIndex,
+        function: &str,
+        params: Vec<Val>,
+        egress: EgressPolicy,
+    ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
+        let (mut store, watch) = self.store(egress);
+        let (pre, index, deadline) = (self.pre.clone(), *index, watch.deadline);
+        let task = AbortOnDrop(
+            self.runtime()
+                .spawn(async move { run(&pre, &mut store, index, &params, deadline).await }),
+        );
+        let mut task = task;
+        let outcome = match (&mut task.0).await {
+            Ok(outcome) => outcome,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Err(wasmtime::format_err!("the call was cancelled")),
+        };
+        watch.finish(outcome, function)
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the runner")
+    }
+
+    /// A fresh store for one call, with its budget, egress policy and limits, and what the
+    /// host reads from the call afterwards.
+    fn store(&self, mut egress: EgressPolicy) -> (Store<HostState>, CallWatch) {
         // The budget covers everything from here: instantiation, the call, its host waits.
         let budget = CallBudget::starting_now(self.config.call_timeout);
         let call_deadline = budget.deadline;
@@ -789,8 +895,13 @@ impl Runner {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let secrets = egress.secrets.clone();
-        let log = egress.log.clone();
+        let watch = CallWatch {
+            output,
+            secrets: egress.secrets.clone(),
+            log: egress.log.clone(),
+            deadline: tokio::time::Instant::from_std(call_deadline) + DEADLINE_GRACE,
+            limit: self.config.call_timeout,
+        };
         let state = HostState {
             wasi,
             http: WasiHttpCtx::new(),
@@ -809,35 +920,61 @@ impl Runner {
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(ticks_until_check(self.config.call_timeout));
         store.epoch_deadline_callback(deadline_callback);
+        (store, watch)
+    }
+}
 
-        // The guest runs on a fiber inside this future: its waits for HTTP are awaits on the
-        // runtime that also drives the connection, not a `block_on` per wait.
-        let deadline = tokio::time::Instant::from_std(call_deadline) + DEADLINE_GRACE;
-        let limit = self.config.call_timeout;
-        let runtime = self
-            .runtime
-            .as_ref()
-            .expect("the runtime lives as long as the runner");
-        let outcome = runtime.block_on(async {
-            let call = async {
-                let instance = self.pre.instantiate_async(&mut store).await?;
-                let func = instance
-                    .get_func(&mut store, index)
-                    .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
-                let mut results = vec![Val::Bool(false); func.ty(&store).results().len()];
-                func.call_async(&mut store, params, &mut results).await?;
-                Ok::<_, wasmtime::Error>(results)
-            };
-            // Epoch interruption stops running guest code, and the egress and clock waits end
-            // by the deadline; this ends a guest stuck in any other host await (a body write
-            // into a connection the server stopped reading). The store is dropped after it.
-            tokio::time::timeout_at(deadline, call)
-                .await
-                .unwrap_or_else(|_| Err(wasmtime::Error::new(Limit::CallTimeout(limit))))
-        });
+/// Instantiates and calls `index` in `store`. The guest runs on a fiber inside this future:
+/// its waits for HTTP are awaits on the runtime that also drives the connections.
+async fn run(
+    pre: &InstancePre<HostState>,
+    store: &mut Store<HostState>,
+    index: ComponentExportIndex,
+    params: &[Val],
+    deadline: tokio::time::Instant,
+) -> wasmtime::Result<Vec<Val>> {
+    let limit = store.data().budget.limit;
+    let call = async {
+        let instance = pre.instantiate_async(&mut *store).await?;
+        let func = instance
+            .get_func(&mut *store, index)
+            .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
+        let mut results = vec![Val::Bool(false); func.ty(&*store).results().len()];
+        func.call_async(&mut *store, params, &mut results).await?;
+        Ok::<_, wasmtime::Error>(results)
+    };
+    // Epoch interruption stops running guest code, and the egress and clock waits end by the
+    // deadline; this ends a guest stuck in any other host await (a body write into a
+    // connection the server stopped reading). The store is dropped after it.
+    tokio::time::timeout_at(deadline, call)
+        .await
+        .unwrap_or_else(|_| Err(wasmtime::Error::new(Limit::CallTimeout(limit))))
+}
 
-        let logs = scrub(&String::from_utf8_lossy(&output.contents()), &secrets);
-        let requests = log
+/// What the host keeps of a call's store to read once the call is over.
+struct CallWatch {
+    output: MemoryOutputPipe,
+    secrets: Vec<String>,
+    log: std::sync::Arc<std::sync::Mutex<Vec<SeenRequest>>>,
+    /// The call's deadline plus [`DEADLINE_GRACE`].
+    deadline: tokio::time::Instant,
+    limit: Duration,
+}
+
+impl CallWatch {
+    /// The call's single result, the guest's output and the requests it sent; or the
+    /// error, scrubbed of the connection's secrets.
+    fn finish(
+        self,
+        outcome: wasmtime::Result<Vec<Val>>,
+        function: &str,
+    ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
+        let logs = scrub(
+            &String::from_utf8_lossy(&self.output.contents()),
+            &self.secrets,
+        );
+        let requests = self
+            .log
             .lock()
             .map(|log| log.clone())
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
@@ -849,11 +986,21 @@ impl Runner {
             }),
             Err(error) => Err(HostError::Call {
                 function: function.to_string(),
-                message: scrub(&failure_message(&error, self.config.call_timeout), &secrets),
+                message: scrub(&failure_message(&error, self.limit), &self.secrets),
                 logs,
                 requests,
             }),
         }
+    }
+}
+
+/// A spawned call that is aborted when the future awaiting it is dropped (an engine that
+/// cancels a step stops its guest).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

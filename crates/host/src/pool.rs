@@ -53,7 +53,7 @@ impl Default for HttpPool {
 }
 
 impl HttpPool {
-    /// An empty pool. Connections are made on first use and kept for [`IDLE_TIMEOUT`];
+    /// An empty pool. Connections are made on first use and kept for 50 s idle;
     /// `https` servers must present a certificate from the webpki roots (Mozilla's list).
     pub fn new() -> Self {
         Self::trusting(&[]).expect("no extra certificate to refuse")

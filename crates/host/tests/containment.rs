@@ -537,3 +537,56 @@ fn a_short_guest_timeout_still_wins() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_dropped_async_call_stops_its_guest_and_frees_its_instance() -> Result<()> {
+    let connector = load(HostConfig {
+        call_timeout: Duration::from_secs(60),
+        max_concurrent_calls: 1,
+        ..HostConfig::default()
+    })?;
+    let connection = Connection::default().to_json();
+    // The engine's own runtime, single-threaded as many are.
+    let engine = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    engine.block_on(async {
+        // `update-table` sleeps for its whole budget, holding the only instance slot; the
+        // engine gives up on it after 300 ms.
+        let inputs = json!({"dataset-id": "d", "table-name": "t", "columns": "[]"});
+        let sleeping = connector.invoke_async("update-table", &connection, inputs);
+        let gave_up = tokio::time::timeout(Duration::from_millis(300), sleeping).await;
+        ensure!(
+            gave_up.is_err(),
+            "the sleeper ended on its own: {gave_up:?}"
+        );
+
+        // Its slot comes free at once instead of after the 60 s budget.
+        let started = Instant::now();
+        loop {
+            let next = connector
+                .invoke_async(
+                    "delete-rows",
+                    &connection,
+                    json!({"dataset-id": "d", "table-name": "t"}),
+                )
+                .await;
+            match next {
+                Ok(invocation) => {
+                    let output = invocation
+                        .result
+                        .map_err(|e| anyhow!("the next call failed: {e:?}"))?;
+                    ensure!(output.data == json!({"ok": true}), "{:?}", output.data);
+                    break;
+                }
+                Err(HostError::Call { message, .. })
+                    if message.contains("concurrent") && started.elapsed() < SLACK =>
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(other) => return Err(anyhow!("the next call: {other}")),
+            }
+        }
+        Ok(())
+    })
+}

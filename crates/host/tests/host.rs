@@ -443,3 +443,52 @@ fn a_trap_is_a_host_error_and_the_next_call_works() -> Result<()> {
     ensure!(next.result.is_ok(), "{:?}", next.result);
     Ok(())
 }
+
+#[test]
+fn async_invocations_run_inside_an_engines_runtime() -> Result<()> {
+    let recorder = Recorder::start()?;
+    let connector = redirected(&recorder)?;
+    let listing = action_without_required_inputs(&connector)?;
+    let connection = connection();
+    // A single-threaded engine runtime: the blocking `invoke` would panic in it.
+    let engine = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (first, second, refused) = engine.block_on(async {
+        // Engines spawn steps onto multi-threaded runtimes too: the future must be `Send`.
+        fn send<F: std::future::Future + Send>(future: F) -> F {
+            future
+        }
+        tokio::join!(
+            send(connector.invoke_async(&listing, &connection, json!({}))),
+            send(connector.invoke_async(&listing, &connection, json!({"top": "5"}))),
+            send(connector.invoke_async(&listing, &connection, json!({"top": "five"}))),
+        )
+    });
+    for invocation in [first?, second?] {
+        let output = invocation
+            .result
+            .as_ref()
+            .map_err(|e| anyhow!("{e}; logs: {}", invocation.logs))?;
+        assert_eq!(output.data["value"], json!([]), "{output:?}");
+        ensure!(invocation.requests.len() == 1, "{:?}", invocation.requests);
+        assert_no_secrets(&format!("{invocation:?}"));
+    }
+    let refused = refused?;
+    let error = refused.result.expect_err("`five` is not a whole number");
+    assert_eq!(error.input.as_deref(), Some("top"), "{error}");
+    assert!(refused.requests.is_empty());
+    // Both calls reached the server, with the token.
+    let received = recorder.received();
+    assert_eq!(received.len(), 2, "{received:?}");
+    for request in &received {
+        ensure!(
+            request
+                .headers
+                .iter()
+                .any(|(name, value)| name == "authorization" && value == &format!("Bearer {TOKEN}")),
+            "{request:?}"
+        );
+    }
+    Ok(())
+}
