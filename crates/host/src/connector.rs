@@ -3,8 +3,8 @@
 
 use crate::connection::SECRET_KEYS;
 use crate::containment::{
-    CallBudget, EpochTicker, GuestLimits, HasBudget, Limit, cap_clock_waits, deadline_callback,
-    failure_message, ticks_until_check,
+    CallBudget, EpochTicker, GuestLimits, HasBudget, Limit, YIELD_TICKS, cap_clock_waits,
+    deadline_callback, failure_message, ticks_until_check,
 };
 use crate::definition::{ActionDefinition, ComponentDefinition};
 use crate::egress::{EgressPolicy, SeenRequest, scrub};
@@ -242,7 +242,7 @@ struct ActionFunc {
 ///
 /// The guest runs on the connector's own Tokio runtime with wasmtime's async WASI and
 /// wasi:http bindings (so its waits for HTTP are awaits, not a `block_on` per wait); the
-/// runtime's worker thread drives the kept-alive connections.
+/// runtime's worker threads (one per core) drive the kept-alive connections.
 ///
 /// - [`Connector::invoke`] and [`Connector::invoke_owned`] block the calling thread on that
 ///   runtime: call them (and [`Connector::load`] and the OAuth calls) from plain threads,
@@ -362,8 +362,9 @@ impl Connector {
             config,
             pool,
             runtime: Some(
+                // One worker per core: async invocations run their guests on them.
                 tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
+                    .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
                     .enable_all()
                     .build()
                     .map_err(|e| HostError::Setup(format!("cannot start a runtime: {e}")))?,
@@ -805,8 +806,9 @@ struct Runner {
     config: HostConfig,
     /// Kept-alive connections, shared by every invocation (see [`crate::pool`]).
     pool: HttpPool,
-    /// Runs each invocation on the calling thread (`block_on`), and the pool's connections
-    /// on its one worker thread, so that they are driven (and closed) between invocations.
+    /// Runs blocking invocations on the calling thread (`block_on`) and async ones as tasks
+    /// on its worker threads (one per core), which also drive the pool's connections, so
+    /// that they are driven (and closed) between invocations.
     /// Always `Some` until dropped (see the `Drop` impl).
     runtime: Option<tokio::runtime::Runtime>,
     /// Advances the engine's epoch while the runner lives; dropping it stops and joins the
@@ -918,7 +920,7 @@ impl Runner {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(ticks_until_check(self.config.call_timeout));
+        store.set_epoch_deadline(ticks_until_check(self.config.call_timeout).min(YIELD_TICKS));
         store.epoch_deadline_callback(deadline_callback);
         (store, watch)
     }

@@ -123,15 +123,17 @@ pub(crate) trait HasBudget: WasiClocksView {
 /// How many ticks to let pass before the deadline callback next looks at the clock, with
 /// `left` of the budget remaining: half of it. A tick never comes early, so this never
 /// checks after the deadline, and a late ticker (a loaded machine) only makes the checks
-/// more frequent towards the end: about log2(budget / tick) callbacks per invocation.
+/// more frequent towards the end. (The callback comes sooner anyway, every
+/// [`YIELD_TICKS`], to yield.)
 pub(crate) fn ticks_until_check(left: Duration) -> u64 {
     let ticks = left.min(MAX_CALL_BUDGET).as_nanos() / EPOCH_TICK.as_nanos() / 2;
     u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
 }
 
 /// The epoch-deadline callback of a store: until the wall clock passes the budget's
-/// deadline it lets the guest run on (see [`ticks_until_check`]), then it fails the call with
-/// [`Limit::CallTimeout`]. Wall time, not a tick count, decides.
+/// deadline it lets the guest run on (see [`ticks_until_check`]), yielding to other tasks
+/// every [`YIELD_TICKS`], then it fails the call with [`Limit::CallTimeout`]. Wall time, not
+/// a tick count, decides.
 pub(crate) fn deadline_callback<T: HasBudget>(
     mut store: StoreContextMut<'_, T>,
 ) -> wasmtime::Result<UpdateDeadline> {
@@ -142,9 +144,16 @@ pub(crate) fn deadline_callback<T: HasBudget>(
     } else if budget.wait_cut {
         Ok(UpdateDeadline::Continue(1))
     } else {
-        Ok(UpdateDeadline::Continue(ticks_until_check(left)))
+        Ok(UpdateDeadline::Yield(
+            ticks_until_check(left).min(YIELD_TICKS),
+        ))
     }
 }
+
+/// How many ticks (50 ms) a guest computes before it yields its thread to the runtime's
+/// other tasks: calls from [`crate::Connector::invoke_async`] share the connector's worker
+/// threads, and a guest parsing a million rows must not hold one for its whole parse.
+pub(crate) const YIELD_TICKS: u64 = 5;
 
 /// A limit a guest ran into. Returned as the error of the trap it causes, so that the host
 /// can name the limit instead of showing a raw trap.

@@ -590,3 +590,52 @@ fn a_dropped_async_call_stops_its_guest_and_frees_its_instance() -> Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn async_guests_that_never_wait_leave_room_for_other_calls() -> Result<()> {
+    let budget = Duration::from_secs(8);
+    let connector = load(HostConfig {
+        call_timeout: budget,
+        ..HostConfig::default()
+    })?;
+    let connection = Connection::default().to_json();
+    let engine = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // As many endless loops as the connector's runtime has worker threads (one per core),
+    // and one quick call after them: it runs because the loops yield every few ticks.
+    let spinners = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (spun, quick) = engine.block_on(async {
+        let loops = futures::future::join_all(
+            (0..spinners).map(|_| connector.invoke_async("list-groups", &connection, json!({}))),
+        );
+        let quick = async {
+            // Let the loops start first.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let started = Instant::now();
+            let outcome = connector
+                .invoke_async(
+                    "delete-rows",
+                    &connection,
+                    json!({"dataset-id": "d", "table-name": "t"}),
+                )
+                .await;
+            (outcome, started.elapsed())
+        };
+        tokio::join!(loops, quick)
+    });
+    let (outcome, took) = quick;
+    let output = outcome?
+        .result
+        .map_err(|e| anyhow!("the quick call failed: {e:?}"))?;
+    ensure!(output.data == json!({"ok": true}), "{:?}", output.data);
+    ensure!(
+        took < budget / 2,
+        "the quick call waited {took:?} for the loops"
+    );
+    for outcome in spun {
+        let (message, _) = call_error(outcome)?;
+        ensure!(message.contains("call limit"), "{message}");
+    }
+    Ok(())
+}
