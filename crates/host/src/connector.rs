@@ -98,6 +98,13 @@ pub struct HostConfig {
     /// Certificates (DER) trusted for `https` besides the webpki roots: a private CA in
     /// front of the API, or a test server's own certificate (none by default).
     pub extra_root_certificates: Vec<Vec<u8>>,
+    /// The threads of the connector's own Tokio runtime (default 1, at least 1). They drive
+    /// the kept-alive connections, and [`Connector::invoke_async`] runs its guests on them:
+    /// with more, async invocations compute in parallel (each yields its thread every 50 ms
+    /// of computing either way). Blocking invocations compute on their calling threads
+    /// whatever this is; on a two-core machine a second thread made them about 20 % slower
+    /// (docs/performance.md). Read when the connector is loaded.
+    pub worker_threads: usize,
 }
 
 impl Default for HostConfig {
@@ -115,6 +122,7 @@ impl Default for HostConfig {
             redirects: Vec::new(),
             cache_dir: None,
             max_concurrent_calls: 32,
+            worker_threads: 1,
             extra_root_certificates: Vec::new(),
         }
     }
@@ -356,19 +364,17 @@ impl Connector {
         let ticker = EpochTicker::start(&engine)
             .map_err(|e| HostError::Setup(format!("cannot start the epoch ticker: {e}")))?;
         let pool = HttpPool::trusting(&config.extra_root_certificates).map_err(HostError::Setup)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.worker_threads.max(1))
+            .enable_all()
+            .build()
+            .map_err(|e| HostError::Setup(format!("cannot start a runtime: {e}")))?;
         let runner = Runner {
             engine,
             pre,
             config,
             pool,
-            runtime: Some(
-                // One worker per core: async invocations run their guests on them.
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
-                    .enable_all()
-                    .build()
-                    .map_err(|e| HostError::Setup(format!("cannot start a runtime: {e}")))?,
-            ),
+            runtime: Some(runtime),
             _ticker: ticker,
         };
         // describe needs no network: the default policy allows no host.
@@ -410,7 +416,10 @@ impl Connector {
     }
 
     /// Replaces the host configuration for the invocations that follow (the compiled
-    /// component and its definition are kept).
+    /// component and its definition are kept). What was built at load stays as loaded: the
+    /// instance pool (`max_concurrent_calls`, and slots no larger than the
+    /// `memory_limit_bytes` given then), the trusted certificates and the runtime's
+    /// `worker_threads`.
     pub fn set_config(&mut self, config: HostConfig) {
         self.runner.config = config;
     }
