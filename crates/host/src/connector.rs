@@ -100,8 +100,9 @@ pub struct HostConfig {
     pub extra_root_certificates: Vec<Vec<u8>>,
     /// The threads of the connector's own Tokio runtime (default 1, at least 1). They drive
     /// the kept-alive connections, and [`Connector::invoke_async`] runs its guests on them:
-    /// with more, async invocations compute in parallel (each yields its thread every 50 ms
-    /// of computing either way). Blocking invocations compute on their calling threads
+    /// with more, async invocations compute in parallel. Either way a computing guest
+    /// yields its thread every five epoch ticks (about 50 ms), and the thread then polls its
+    /// sockets, timers and new tasks. Blocking invocations compute on their calling threads
     /// whatever this is; on a two-core machine a second thread made them about 20 % slower
     /// (docs/performance.md). Read when the connector is loaded.
     pub worker_threads: usize,
@@ -250,7 +251,8 @@ struct ActionFunc {
 ///
 /// The guest runs on the connector's own Tokio runtime with wasmtime's async WASI and
 /// wasi:http bindings (so its waits for HTTP are awaits, not a `block_on` per wait); the
-/// runtime's worker threads (one per core) drive the kept-alive connections.
+/// runtime's worker threads ([`HostConfig::worker_threads`]) drive the kept-alive
+/// connections.
 ///
 /// - [`Connector::invoke`] and [`Connector::invoke_owned`] block the calling thread on that
 ///   runtime: call them (and [`Connector::load`] and the OAuth calls) from plain threads,
@@ -417,9 +419,10 @@ impl Connector {
 
     /// Replaces the host configuration for the invocations that follow (the compiled
     /// component and its definition are kept). What was built at load stays as loaded: the
-    /// instance pool (`max_concurrent_calls`, and slots no larger than the
-    /// `memory_limit_bytes` given then), the trusted certificates and the runtime's
-    /// `worker_threads`.
+    /// instance pool (`max_concurrent_calls`, `max_instances`, `max_tables`, `max_memories`,
+    /// `max_table_elements`, and slots no larger than the `memory_limit_bytes` given then),
+    /// the compiled-component cache (`cache_dir`), the trusted certificates and the
+    /// runtime's `worker_threads`.
     pub fn set_config(&mut self, config: HostConfig) {
         self.runner.config = config;
     }
@@ -548,21 +551,20 @@ impl Connector {
             Prepared::Refused(invocation) => return Ok(invocation),
             Prepared::Call(call) => call,
         };
-        let (result, logs, requests) =
-            self.runner
-                .call(&call.index, action_key, &call.params, call.egress)?;
-        Ok(Invocation {
-            result: action_result(action_key, result, &call.secrets)?,
-            logs,
-            requests,
-        })
+        let called = self
+            .runner
+            .call(&call.index, action_key, &call.params, call.egress)?;
+        invocation(action_key, called, &call.secrets)
     }
 
     /// [`Connector::invoke_owned`] for async engines: the same checks, instance, limits and
     /// result, awaited instead of blocking the thread. Call it from any Tokio runtime (or
     /// any executor): the guest runs as a task on the connector's own runtime, which also
-    /// drives its kept-alive connections. Dropping the future stops the guest at its next
-    /// wait, and its instance is freed.
+    /// drives its kept-alive connections. Dropping the future aborts the task: the guest
+    /// stops at its next wait or yield (within about 50 ms), and its instance is freed then.
+    ///
+    /// The awaiting task itself checks and converts the inputs (they move, a million rows
+    /// included, so this is quick) and reads the result's JSON.
     pub async fn invoke_async(
         &self,
         action_key: &str,
@@ -573,15 +575,11 @@ impl Connector {
             Prepared::Refused(invocation) => return Ok(invocation),
             Prepared::Call(call) => call,
         };
-        let (result, logs, requests) = self
+        let called = self
             .runner
             .call_async(&call.index, action_key, call.params, call.egress)
             .await?;
-        Ok(Invocation {
-            result: action_result(action_key, result, &call.secrets)?,
-            logs,
-            requests,
-        })
+        invocation(action_key, called, &call.secrets)
     }
 
     /// Everything an invocation needs before its call: the inputs checked and converted (or
@@ -721,7 +719,7 @@ impl Connector {
                 Value::String(arg.value.to_string())
             };
             // Conversion errors name the path, never the value.
-            let val = json_to_val(Some(&value), ty).map_err(|e| {
+            let val = json_into_val(Some(value), ty).map_err(|e| {
                 let message = scrub(&e.to_string(), &secrets);
                 if name == CONNECTION_PARAM {
                     HostError::Connection(message)
@@ -816,12 +814,13 @@ struct Runner {
     /// Kept-alive connections, shared by every invocation (see [`crate::pool`]).
     pool: HttpPool,
     /// Runs blocking invocations on the calling thread (`block_on`) and async ones as tasks
-    /// on its worker threads (one per core), which also drive the pool's connections, so
+    /// on its worker threads (`HostConfig::worker_threads`), which also drive the pool's
+    /// connections, so
     /// that they are driven (and closed) between invocations.
     /// Always `Some` until dropped (see the `Drop` impl).
     runtime: Option<tokio::runtime::Runtime>,
-    /// Advances the engine's epoch while the runner lives; dropping it stops and joins the
-    /// thread.
+    /// Advances the engine's epoch until the engine is gone (after the runner and its last
+    /// store, see [`EpochTicker`]).
     _ticker: EpochTicker,
 }
 
@@ -1175,6 +1174,19 @@ struct RawError {
     progress: Option<String>,
 }
 
+/// An action's invocation from what its call returned.
+fn invocation(
+    action_key: &str,
+    (result, logs, requests): (Val, String, Vec<SeenRequest>),
+    secrets: &[String],
+) -> Result<Invocation, HostError> {
+    Ok(Invocation {
+        result: action_result(action_key, result, secrets)?,
+        logs,
+        requests,
+    })
+}
+
 /// Reads `result<output, action-error>`.
 fn action_result(
     function: &str,
@@ -1203,15 +1215,17 @@ fn action_result(
                 None => return Err(unexpected("an output record without data".to_string())),
             };
             let raw: RawOutput = serde_json::from_value(val_to_json(&Val::Record(fields)))
-                .map_err(|e| unexpected(format!("not an output record: {e}")))?;
+                .map_err(|e| unexpected(scrub(&format!("not an output record: {e}"), secrets)))?;
             Ok(Ok(ActionOutput {
                 data: parse_json_text(data),
                 http: raw.http,
             }))
         }
         Err(Some(error)) => {
-            let raw: RawError = serde_json::from_value(val_to_json(&error))
-                .map_err(|e| unexpected(format!("not an action-error record: {e}")))?;
+            // serde's messages may quote a value: scrubbed like everything the guest says.
+            let raw: RawError = serde_json::from_value(val_to_json(&error)).map_err(|e| {
+                unexpected(scrub(&format!("not an action-error record: {e}"), secrets))
+            })?;
             Ok(Err(ActionError {
                 kind: raw.kind,
                 // The component promises never to echo secrets; the host makes sure.
@@ -1243,11 +1257,52 @@ mod tests {
             "the ticker runs while the connector lives"
         );
         drop(connector);
-        // Dropping joins the thread: it has finished by now.
-        assert!(
-            alive.upgrade().is_none(),
-            "the ticker thread outlived its connector"
-        );
+        // The thread ends at its first tick without the engine.
+        let dropped = std::time::Instant::now();
+        while alive.upgrade().is_some() {
+            assert!(
+                dropped.elapsed() < Duration::from_secs(5),
+                "the ticker thread outlived its connector"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_guest_left_running_by_a_dropped_connector_still_ends() -> anyhow::Result<()> {
+        let connector = Connector::load(
+            MISBEHAVE,
+            HostConfig {
+                call_timeout: Duration::from_secs(120),
+                ..HostConfig::default()
+            },
+        )?;
+        let component_engine = connector.runner.engine.weak();
+        let engine = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        engine.block_on(async {
+            // `list-groups` loops without ever calling the host; the engine gives up on it
+            // and unloads the connector while the aborted guest still computes.
+            let spinning =
+                connector.invoke_async("list-groups", &Value::Null, serde_json::json!({}));
+            let gave_up = tokio::time::timeout(Duration::from_millis(300), spinning).await;
+            assert!(gave_up.is_err(), "the loop ended on its own");
+        });
+        drop(connector);
+        // The guest reaches its next yield, its task is dropped, and with its store the
+        // engine. Had the ticker stopped with the connector, the guest would spin on for good
+        // and its store keep the engine alive.
+        let dropped = std::time::Instant::now();
+        while component_engine.upgrade().is_some() {
+            anyhow::ensure!(
+                dropped.elapsed() < Duration::from_secs(10),
+                "the aborted guest still runs {:?} after its connector was dropped",
+                dropped.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Ok(())
     }
 }

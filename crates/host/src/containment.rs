@@ -6,8 +6,6 @@
 //! the next one starts clean.
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Linker, Resource};
 use wasmtime::{Engine, ResourceLimiter, StoreContextMut, UpdateDeadline};
@@ -24,32 +22,32 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
 /// A thread that increments an engine's epoch every [`EPOCH_TICK`], so that guest code
-/// compiled with epoch interruption notices its deadline. One per engine; dropping it stops
-/// and joins the thread.
+/// compiled with epoch interruption notices its deadline. One per engine.
+///
+/// The thread holds only a weak reference to the engine and ends at the first tick after
+/// the engine is gone, that is after the connector and every store of it (a store keeps
+/// its engine alive). Dropping the ticker does not stop it: a guest still running as an
+/// aborted task when its connector is dropped needs the ticks to reach its next yield or
+/// its deadline, and end.
 pub(crate) struct EpochTicker {
-    /// Dropping it wakes the thread at once and tells it to stop.
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
     /// Gone once the thread has finished: lets tests see that it stopped.
     #[cfg(test)]
     alive: std::sync::Weak<()>,
 }
 
 impl EpochTicker {
-    /// Starts ticking `engine`. The thread holds only a weak reference, so it never keeps
-    /// the engine alive on its own.
+    /// Starts ticking `engine`.
     pub(crate) fn start(engine: &Engine) -> std::io::Result<Self> {
         let engine = engine.weak();
-        let (stop, stopped) = mpsc::channel::<()>();
         let token = Arc::new(());
         #[cfg(test)]
         let alive = Arc::downgrade(&token);
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("pbi-epoch-ticker".into())
             .spawn(move || {
                 let _token = token;
-                // A message or a dropped sender both mean stop.
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(EPOCH_TICK) {
+                loop {
+                    std::thread::sleep(EPOCH_TICK);
                     match engine.upgrade() {
                         Some(engine) => engine.increment_epoch(),
                         None => break,
@@ -57,8 +55,6 @@ impl EpochTicker {
                 }
             })?;
         Ok(Self {
-            stop: Some(stop),
-            thread: Some(thread),
             #[cfg(test)]
             alive,
         })
@@ -68,16 +64,6 @@ impl EpochTicker {
     #[cfg(test)]
     pub(crate) fn alive(&self) -> std::sync::Weak<()> {
         self.alive.clone()
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            // The thread cannot panic (it only increments a counter); nothing to report.
-            let _ = thread.join();
-        }
     }
 }
 
@@ -144,8 +130,12 @@ pub(crate) fn deadline_callback<T: HasBudget>(
     } else if budget.wait_cut {
         Ok(UpdateDeadline::Continue(1))
     } else {
-        Ok(UpdateDeadline::Yield(
+        // tokio's `yield_now` (as wasmtime's docs advise): the worker polls its sockets,
+        // timers and queue of new tasks before the guest runs on. A plain `Yield` re-queues
+        // the guest at once, and those get their turn only every 61 polls, seconds apart.
+        Ok(UpdateDeadline::YieldCustom(
             ticks_until_check(left).min(YIELD_TICKS),
+            Box::pin(tokio::task::yield_now()),
         ))
     }
 }
@@ -354,7 +344,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_ticker_advances_the_epoch_and_stops_when_dropped() -> anyhow::Result<()> {
+    fn the_ticker_runs_on_after_its_handle_while_the_engine_lives() -> anyhow::Result<()> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
@@ -362,8 +352,18 @@ mod tests {
         let alive = ticker.alive();
         assert!(alive.upgrade().is_some());
         drop(ticker);
-        // Drop joins the thread, so it is gone now, not eventually.
-        assert!(alive.upgrade().is_none());
+        // A guest of this engine may still be running: the ticks go on.
+        std::thread::sleep(5 * EPOCH_TICK);
+        assert!(
+            alive.upgrade().is_some(),
+            "the ticker stopped with its handle"
+        );
+        drop(engine);
+        let start = Instant::now();
+        while alive.upgrade().is_some() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(EPOCH_TICK);
+        }
+        assert!(alive.upgrade().is_none(), "the ticker outlived its engine");
         Ok(())
     }
 

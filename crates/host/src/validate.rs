@@ -5,20 +5,13 @@ use crate::invoke::ActionError;
 use crate::value::{to_bool, to_whole};
 use serde_json::{Map, Value};
 
-/// Checks `inputs` (a JSON object keyed by input key; `null` means none) against `action`
-/// and returns them normalized: integers as JSON numbers, booleans as JSON booleans and
-/// picklist values spelled as the choice spells them.
-///
-/// Fails with an `invalid-input` [`ActionError`] naming the input at fault: an unknown key, a
-/// required input that is missing or empty (and has no default), an integer that is not
-/// whole or is out of the input's bounds, a boolean that is not true or false, or a picklist
-/// value that is not one of the choices. Messages never repeat the value given.
+/// The checks of [`check_owned_inputs`] on a copy of `inputs`, compiling the schema (tests).
 #[cfg(test)]
 pub(crate) fn check_inputs(
     action: &ActionDefinition,
     inputs: &Value,
 ) -> Result<Map<String, Value>, Box<ActionError>> {
-    check_inputs_with(action, inputs, None)
+    check_owned_inputs(action, inputs.clone(), None)
 }
 
 /// The compiled JSON Schema of an action's inputs (see [`crate::manifest::action_schema`]).
@@ -33,18 +26,16 @@ pub(crate) fn schema_validator(action: &ActionDefinition) -> Result<jsonschema::
     })
 }
 
-/// [`check_inputs`] with the action's schema compiled already (`None`: compile it now).
-#[cfg(test)]
-pub(crate) fn check_inputs_with(
-    action: &ActionDefinition,
-    inputs: &Value,
-    validator: Option<&jsonschema::Validator>,
-) -> Result<Map<String, Value>, Box<ActionError>> {
-    check_owned_inputs(action, inputs.clone(), validator)
-}
-
-/// [`check_inputs_with`] taking the inputs by value: they are checked and normalized in
-/// place, never copied.
+/// Checks `inputs` (a JSON object keyed by input key; `null` means none) against `action`
+/// and returns them normalized: integers as JSON numbers, booleans as JSON booleans and
+/// picklist values spelled as the choice spells them. `validator` is the action's compiled
+/// schema (`None`: compile it now). The inputs are taken by value: checked and normalized
+/// in place, never copied.
+///
+/// Fails with an `invalid-input` [`ActionError`] naming the input at fault: an unknown key, a
+/// required input that is missing or empty (and has no default), an integer that is not
+/// whole or is out of the input's bounds, a boolean that is not true or false, or a picklist
+/// value that is not one of the choices. Messages never repeat the value given.
 pub(crate) fn check_owned_inputs(
     action: &ActionDefinition,
     inputs: Value,
