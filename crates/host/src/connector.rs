@@ -868,11 +868,10 @@ impl Runner {
     ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
         let (mut store, watch) = self.store(egress);
         let (pre, index, deadline) = (self.pre.clone(), *index, watch.deadline);
-        let task = AbortOnDrop(
+        let mut task = AbortOnDrop(
             self.runtime()
                 .spawn(async move { run(&pre, &mut store, index, &params, deadline).await }),
         );
-        let mut task = task;
         let outcome = match (&mut task.0).await {
             Ok(outcome) => outcome,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
