@@ -538,6 +538,13 @@ fn a_short_guest_timeout_still_wins() -> Result<()> {
     Ok(())
 }
 
+/// An engine's own async runtime, single-threaded as many are.
+fn engine_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 #[test]
 fn a_dropped_async_call_stops_its_guest_and_frees_its_instance() -> Result<()> {
     let connector = load(HostConfig {
@@ -546,10 +553,7 @@ fn a_dropped_async_call_stops_its_guest_and_frees_its_instance() -> Result<()> {
         ..HostConfig::default()
     })?;
     let connection = Connection::default().to_json();
-    // The engine's own runtime, single-threaded as many are.
-    let engine = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let engine = engine_runtime()?;
     engine.block_on(async {
         // `update-table` sleeps for its whole budget, holding the only instance slot; the
         // engine gives up on it after 300 ms.
@@ -601,9 +605,7 @@ fn async_guests_that_never_wait_leave_room_for_other_calls() -> Result<()> {
         ..HostConfig::default()
     })?;
     let connection = Connection::default().to_json();
-    let engine = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let engine = engine_runtime()?;
     // Two endless loops on the connector's two worker threads, and after them a call that
     // fetches an answer: it gets a thread, its connection is driven and its answer read,
     // because the loops yield every few ticks and let the workers poll sockets and timers.
