@@ -7,7 +7,7 @@ use crate::containment::{
     deadline_callback, failure_message, ticks_until_check,
 };
 use crate::definition::{ActionDefinition, ComponentDefinition};
-use crate::egress::{EgressPolicy, SeenRequest, scrub};
+use crate::egress::{EgressPolicy, SeenRequest, lock, scrub};
 use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
 use crate::oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
 use crate::pool::HttpPool;
@@ -815,9 +815,8 @@ struct Runner {
     pool: HttpPool,
     /// Runs blocking invocations on the calling thread (`block_on`) and async ones as tasks
     /// on its worker threads (`HostConfig::worker_threads`), which also drive the pool's
-    /// connections, so
-    /// that they are driven (and closed) between invocations.
-    /// Always `Some` until dropped (see the `Drop` impl).
+    /// connections, so that they are driven (and closed) between invocations. Always
+    /// `Some` until dropped (see the `Drop` impl).
     runtime: Option<tokio::runtime::Runtime>,
     /// Advances the engine's epoch until the engine is gone (after the runner and its last
     /// store, see [`EpochTicker`]).
@@ -982,11 +981,7 @@ impl CallWatch {
             &String::from_utf8_lossy(&self.output.contents()),
             &self.secrets,
         );
-        let requests = self
-            .log
-            .lock()
-            .map(|log| log.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        let requests = lock(&self.log).clone();
         match outcome {
             Ok(mut results) if results.len() == 1 => Ok((results.remove(0), logs, requests)),
             Ok(results) => Err(HostError::UnexpectedResult {

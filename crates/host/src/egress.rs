@@ -137,7 +137,8 @@ pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
     out
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks the request log (or anything else), poisoned or not.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the log was held leaves usable data; keep logging.
     mutex
         .lock()
