@@ -12,10 +12,7 @@ use waki::bindings::wasi::http::outgoing_handler;
 use waki::bindings::wasi::http::types as wasi;
 use waki::bindings::wasi::io::streams::StreamError;
 
-use crate::actions::{
-    create_dataset, create_rows, delete_rows, list_datasets, list_groups, list_reports,
-    list_tables, raw_request, update_table,
-};
+use crate::actions::{self, Context};
 use crate::definition::{self as def, Input, InputType};
 use crate::error::{ActionError, ErrorKind};
 use crate::exchange::{Exchange, Output, Transport, drive};
@@ -27,10 +24,11 @@ wit_bindgen::generate!({
     world: "connector",
 });
 
-use exports::root::component::actions as wa;
-use exports::root::component::definition as wd;
-use exports::root::component::oauth as wo;
-use exports::root::component::types as wt;
+// The action records are named by `action_input!` in each action's module, to convert them.
+pub(crate) use exports::powerbi::connector::actions as wa;
+use exports::workflow::connector::definition as wd;
+use exports::workflow::connector::oauth as wo;
+use exports::workflow::connector::types as wt;
 
 struct Component;
 
@@ -314,124 +312,27 @@ fn action_error(e: ActionError) -> wt::ActionError {
     }
 }
 
-impl wa::Guest for Component {
-    fn create_dataset(
-        c: wt::Connection,
-        i: wa::CreateDatasetInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = create_dataset::CreateDatasetInput {
-            dataset_name: i.dataset_name,
-            columns: i.columns,
-            table_name: i.table_name,
-        };
-        run(&c, create_dataset::exchange(&input))
-    }
-
-    fn create_rows(
-        c: wt::Connection,
-        i: wa::CreateRowsInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = create_rows::CreateRowsInput {
-            dataset_id: i.dataset_id,
-            table_name: i.table_name,
-            rows: i.rows,
-            start_row: i.start_row,
-        };
-        run(&c, create_rows::exchange(&input))
-    }
-
-    fn delete_rows(
-        c: wt::Connection,
-        i: wa::DeleteRowsInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = delete_rows::DeleteRowsInput {
-            dataset_id: i.dataset_id,
-            table_name: i.table_name,
-        };
-        run(&c, delete_rows::exchange(&input))
-    }
-
-    fn list_datasets(
-        c: wt::Connection,
-        i: wa::ListDatasetsInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = list_datasets::ListDatasetsInput {
-            top: i.top,
-            page_offset: i.page_offset,
-        };
-        run(&c, list_datasets::exchange(&input))
-    }
-
-    fn list_groups(
-        c: wt::Connection,
-        i: wa::ListGroupsInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = list_groups::ListGroupsInput {
-            page_offset: i.page_offset,
-            top: i.top,
-        };
-        run(&c, list_groups::exchange(&input))
-    }
-
-    fn list_reports(
-        c: wt::Connection,
-        i: wa::ListReportsInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = list_reports::ListReportsInput {
-            top: i.top,
-            page_offset: i.page_offset,
-        };
-        run(&c, list_reports::exchange(&input))
-    }
-
-    fn list_tables(
-        c: wt::Connection,
-        i: wa::ListTablesInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = list_tables::ListTablesInput {
-            dataset_id: i.dataset_id,
-            top: i.top,
-            page_offset: i.page_offset,
-        };
-        run(&c, list_tables::exchange(&input))
-    }
-
-    fn raw_request(
-        c: wt::Connection,
-        i: wa::RawRequestInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = raw_request::RawRequestInput {
-            url: i.url,
-            method: i.method,
-            data: i.data,
-            form_data: i.form_data,
-            file_data: i.file_data,
-            file_data_file_names: i.file_data_file_names,
-            query_params: i.query_params,
-            headers: i.headers,
-            response_type: i.response_type,
-            timeout: i.timeout,
-            debug_request: i.debug_request,
-            retry_delay_ms: i.retry_delay_ms,
-            retry_all_errors: i.retry_all_errors,
-            max_retries: i.max_retries,
-            use_exponential_backoff: i.use_exponential_backoff,
-        };
-        run(&c, raw_request::plan(&input, seed()))
-    }
-
-    fn update_table(
-        c: wt::Connection,
-        i: wa::UpdateTableInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        let input = update_table::UpdateTableInput {
-            dataset_id: i.dataset_id,
-            table_name: i.table_name,
-            columns: i.columns,
-        };
-        run(&c, update_table::exchange(&input))
-    }
+/// Writes the WIT `actions` interface's `Guest` impl from the registry's lines
+/// (`crate::actions::with_actions!`): each action's method converts its wit-bindgen record
+/// into the core's input struct (`From`, made by `action_input!`) and runs its exchange.
+macro_rules! actions_guest {
+    ($($module:ident : $input:ident),+) => {
+        impl wa::Guest for Component {
+            $(
+                fn $module(
+                    connection: wt::Connection,
+                    input: wa::$input,
+                ) -> Result<wt::Output, wt::ActionError> {
+                    let input = actions::$module::$input::from(input);
+                    let context = Context { seed: seed() };
+                    run(&connection, actions::$module::exchange(&input, &context))
+                }
+            )+
+        }
+    };
 }
+
+actions::with_actions!(actions_guest);
 
 fn input_definition(input: &Input) -> wd::InputDefinition {
     wd::InputDefinition {
@@ -481,6 +382,8 @@ impl wd::Guest for Component {
                 comments: c.comments.into(),
                 oauth2_type: c.oauth2_type.into(),
                 inputs: c.inputs.iter().map(input_definition).collect(),
+                setup: c.setup.map(Into::into),
+                notes: c.notes.map(Into::into),
             }],
             actions: def::ACTIONS
                 .iter()

@@ -247,7 +247,7 @@ pub mod scripted {
     use std::collections::VecDeque;
 
     /// Answers requests from a script.
-    #[derive(Default)]
+    #[derive(Debug, Default)]
     pub struct Scripted {
         /// The outcomes to give, in order.
         pub answers: VecDeque<Result<Response, ActionError>>,

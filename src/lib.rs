@@ -3,10 +3,12 @@
 //! The crate is split the sans-IO way. Everything that decides what to send and what an
 //! answer means is plain Rust that builds and unit-tests natively:
 //!
-//! - [`definition`]: the one table of labels, comments, defaults, types and bounds of every
-//!   input, from which the WIT `describe` answer, `component-manifest.json` and `docs/` come;
-//! - [`actions`]: one module per action; each validates its inputs into an [`exchange::Exchange`]
-//!   (no request exists until the inputs are valid) and interprets the answers;
+//! - [`definition`]: the labels, comments, defaults, types and bounds of every input (the
+//!   connection's in it, each action's in the action's module), from which the WIT
+//!   `describe` answer, `component-manifest.json` and `docs/` come;
+//! - [`actions`]: one module per action, named once in the actions' registry; each defines
+//!   its inputs and validates them into an [`exchange::Exchange`] (no request exists until
+//!   the inputs are valid) and interprets the answers;
 //! - [`exchange`]: the driver loop and its [`exchange::Transport`] seam, with the retry policy
 //!   in [`retry`];
 //! - [`http`], [`error`], [`columns`], [`paging`], [`multipart`]: the shared pieces.

@@ -23,11 +23,7 @@ pub struct Page {
 }
 
 /// Checks Top and Page Offset against the bounds in the action's definition.
-pub fn page(
-    action: &crate::definition::Action,
-    top: Option<i64>,
-    offset: Option<i64>,
-) -> Result<Page, ActionError> {
+pub fn page(action: &Action, top: Option<i64>, offset: Option<i64>) -> Result<Page, ActionError> {
     let top = top.map(|v| bounded(action, "top", v)).transpose()?;
     let offset = offset
         .map(|v| bounded(action, "page-offset", v))
@@ -131,7 +127,7 @@ pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::definition::LIST_DATASETS;
+    use crate::actions::list_datasets::DEFINITION as LIST_DATASETS;
 
     fn list(n: usize) -> Response {
         let value: Vec<_> = (0..n).map(|i| serde_json::json!({ "id": i })).collect();

@@ -2,8 +2,8 @@
 //! the local Power BI service. Each test asserts the service's state afterwards, and that
 //! every request sent validates against Microsoft's swagger.
 //!
-//! `every_action_has_an_end_to_end_test` fails when an action of the component's definition
-//! has no `e2e_<action>` test here.
+//! Each action's test is named as the action (`create_rows` for `create-rows`), and
+//! `foreach_action!(assert_test_exists)` makes a missing one a compile error.
 
 mod common;
 
@@ -11,26 +11,32 @@ use anyhow::{Context, Result, ensure};
 use common::{Harness, sales_columns, sales_rows};
 use serde_json::{Value, json};
 
+// An action of the WIT without its end-to-end test below is a compile error: the build of
+// `pbi-component` lists the exported actions (the way wasmtime's test-programs do it).
+macro_rules! assert_test_exists {
+    ($action:ident) => {
+        #[expect(unused_imports, reason = "only checks that the test exists")]
+        use self::$action as _;
+    };
+}
+pbi_component::foreach_action!(assert_test_exists);
+
+/// Every action's sample inputs (its fixture) run as they are, on a service holding one push
+/// dataset with the fixtures' table; each request validates against the swagger.
 #[test]
-fn every_action_has_an_end_to_end_test() -> Result<()> {
+fn every_fixture_runs() -> Result<()> {
     let h = Harness::new()?;
-    let source = include_str!("e2e.rs");
-    let mut missing = Vec::new();
-    for action in &h.connector.definition().actions {
-        let test = format!("fn e2e_{}()", action.key.replace('-', "_"));
-        if !source.contains(&test) {
-            missing.push(test);
-        }
+    let id = h.create_dataset("Sales", sales_columns())?;
+    for action in pbi_component::EXPORTED_ACTIONS {
+        let inputs = h.sample(action, &id)?;
+        h.ok(action, inputs)
+            .with_context(|| format!("the fixture of {action}"))?;
     }
-    ensure!(
-        missing.is_empty(),
-        "actions without an end-to-end test: {missing:?}"
-    );
-    Ok(())
+    h.check_swagger()
 }
 
 #[test]
-fn e2e_create_dataset() -> Result<()> {
+fn create_dataset() -> Result<()> {
     let h = Harness::new()?;
     let columns = json!([
         {"name": "Id", "dataType": "int64"},
@@ -57,7 +63,7 @@ fn e2e_create_dataset() -> Result<()> {
 }
 
 #[test]
-fn e2e_create_rows() -> Result<()> {
+fn create_rows() -> Result<()> {
     let h = Harness::new()?;
     let id = h.create_dataset("Sales West", sales_columns())?;
     let out = h.ok(
@@ -95,7 +101,7 @@ fn e2e_create_rows() -> Result<()> {
 }
 
 #[test]
-fn e2e_delete_rows() -> Result<()> {
+fn delete_rows() -> Result<()> {
     let h = Harness::new()?;
     let id = h.create_dataset("T", sales_columns())?;
     h.ok(
@@ -110,7 +116,7 @@ fn e2e_delete_rows() -> Result<()> {
 }
 
 #[test]
-fn e2e_list_datasets() -> Result<()> {
+fn list_datasets() -> Result<()> {
     let h = Harness::new()?;
     for i in 0..5 {
         h.service
@@ -134,7 +140,7 @@ fn e2e_list_datasets() -> Result<()> {
 }
 
 #[test]
-fn e2e_list_groups() -> Result<()> {
+fn list_groups() -> Result<()> {
     let h = Harness::new()?;
     for i in 0..5 {
         h.service.add_group(&format!("G{i}"));
@@ -160,7 +166,7 @@ fn e2e_list_groups() -> Result<()> {
 }
 
 #[test]
-fn e2e_list_reports() -> Result<()> {
+fn list_reports() -> Result<()> {
     let h = Harness::new()?;
     for i in 0..3 {
         h.service.add_report(None, &format!("R{i}"), None);
@@ -177,7 +183,7 @@ fn e2e_list_reports() -> Result<()> {
 }
 
 #[test]
-fn e2e_list_tables() -> Result<()> {
+fn list_tables() -> Result<()> {
     let h = Harness::new()?;
     let id = h.service.add_dataset(
         None,
@@ -205,14 +211,15 @@ fn e2e_list_tables() -> Result<()> {
         json!({"dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229"}),
     )?;
     ensure!(
-        e.kind == "not-found" && e.code.as_deref() == Some("PowerBIEntityNotFound"),
+        e.kind == pbi_host::ErrorKind::NotFound
+            && e.code.as_deref() == Some("PowerBIEntityNotFound"),
         "{e:?}"
     );
     h.check_swagger()
 }
 
 #[test]
-fn e2e_update_table() -> Result<()> {
+fn update_table() -> Result<()> {
     let h = Harness::new()?;
     let id = h.create_dataset("Sales", sales_columns())?;
     let columns = json!([
@@ -233,7 +240,7 @@ fn e2e_update_table() -> Result<()> {
 }
 
 #[test]
-fn e2e_raw_request() -> Result<()> {
+fn raw_request() -> Result<()> {
     let h = Harness::new()?;
     h.service.add_dataset(None, "Raw", true, json!([]));
     let invocation = h.run(
@@ -292,7 +299,7 @@ fn e2e_raw_request() -> Result<()> {
         json!({"url": "https://evil.example/x", "method": "GET"}),
     )?;
     ensure!(
-        e.kind == "invalid-input" && e.input.as_deref() == Some("url"),
+        e.kind == pbi_host::ErrorKind::InvalidInput && e.input.as_deref() == Some("url"),
         "{e:?}"
     );
     ensure!(h.service.requests().len() == before, "no request was sent");
@@ -304,7 +311,10 @@ fn expired_token_is_reported_as_token_expired() -> Result<()> {
     let h = Harness::new()?;
     h.service.expire_token(&h.token);
     let e = h.err("list-datasets", json!({}))?;
-    ensure!(e.kind == "token-expired" && e.status == Some(403), "{e:?}");
+    ensure!(
+        e.kind == pbi_host::ErrorKind::TokenExpired && e.status == Some(403),
+        "{e:?}"
+    );
     Ok(())
 }
 
@@ -317,7 +327,10 @@ fn service_errors_keep_status_and_code() -> Result<()> {
             .times(10),
     );
     let e = h.err("list-reports", json!({}))?;
-    ensure!(e.kind == "service" && e.status == Some(500), "{e:?}");
+    ensure!(
+        e.kind == pbi_host::ErrorKind::Service && e.status == Some(500),
+        "{e:?}"
+    );
     ensure!(e.message.contains("plain text failure"), "{}", e.message);
     // The default policy retried the idempotent GET before giving up.
     let attempts = h
@@ -385,7 +398,10 @@ fn bad_inputs_send_nothing() -> Result<()> {
     ];
     for (action, inputs, key) in cases {
         let e = h.err(action, inputs.clone())?;
-        ensure!(e.kind == "invalid-input", "{action} {inputs}: {e:?}");
+        ensure!(
+            e.kind == pbi_host::ErrorKind::InvalidInput,
+            "{action} {inputs}: {e:?}"
+        );
         ensure!(e.input.as_deref() == Some(key), "{action} {inputs}: {e:?}");
     }
     ensure!(

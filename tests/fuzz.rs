@@ -42,7 +42,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// pass and the component itself has to cope.
 fn typed_value(input: &pbi_host::InputDefinition) -> BoxedStrategy<Value> {
     use pbi_host::InputType::*;
-    match input.input_type {
+    match input.type_ {
         Boolean => any::<bool>().prop_map(Value::Bool).boxed(),
         Integer => {
             // At most 100 above the minimum: a Retry Delay or Timeout of hours is valid, but
@@ -115,7 +115,7 @@ fn typed_but_arbitrary_inputs_reach_the_component_and_never_trap() -> Result<()>
                         .result
                         .as_ref()
                         .map(|_| true)
-                        .unwrap_or_else(|e| e.kind != "invalid-input");
+                        .unwrap_or_else(|e| e.kind != pbi_host::ErrorKind::InvalidInput);
                 let (r, t) = counts.get();
                 counts.set((r + usize::from(from_guest), t + 1));
                 Ok(())

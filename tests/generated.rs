@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use common::{Harness, sales_columns, sales_rows};
+use common::{Harness, sales_columns};
 use serde_json::{Map, Value, json};
 
 fn root() -> PathBuf {
@@ -100,33 +100,28 @@ fn capture_examples() -> Result<Map<String, Value>> {
     let _ = group;
     let id = h.create_dataset("Sales", sales_columns())?;
     h.service.add_report(None, "Sales Report", Some(&id));
-    let mut outputs: Vec<(&str, Value)> = Vec::new();
-    let created = h.ok(
+    // Each action runs its fixture. This order (the dataset first, rows before the listings)
+    // keeps the examples' placeholder IDs stable; an action not named here runs after these.
+    const FIRST: [&str; 9] = [
         "create-dataset",
-        json!({"dataset-name": "Sales Dataset", "table-name": "Sales", "columns": sales_columns()}),
-    )?;
-    outputs.push(("create-dataset", created));
-    let plan: Vec<(&str, Value)> = vec![
-        (
-            "create-rows",
-            json!({"dataset-id": id, "table-name": "Sales", "rows": sales_rows(2)}),
-        ),
-        ("list-tables", json!({"dataset-id": id})),
-        ("list-datasets", json!({"top": 1})),
-        ("list-groups", json!({"top": 10})),
-        ("list-reports", json!({})),
-        (
-            "update-table",
-            json!({"dataset-id": id, "table-name": "Sales", "columns": sales_columns()}),
-        ),
-        (
-            "delete-rows",
-            json!({"dataset-id": id, "table-name": "Sales"}),
-        ),
-        ("raw-request", json!({"url": "/datasets", "method": "GET"})),
+        "create-rows",
+        "list-tables",
+        "list-datasets",
+        "list-groups",
+        "list-reports",
+        "update-table",
+        "delete-rows",
+        "raw-request",
     ];
-    for (action, inputs) in plan {
-        outputs.push((action, h.ok(action, inputs)?));
+    let mut plan: Vec<&str> = FIRST.to_vec();
+    plan.extend(
+        pbi_component::EXPORTED_ACTIONS
+            .iter()
+            .filter(|a| !FIRST.contains(a)),
+    );
+    let mut outputs: Vec<(&str, Value)> = Vec::new();
+    for action in plan {
+        outputs.push((action, h.ok(action, h.sample(action, &id)?)?));
     }
     let mut ids = Vec::new();
     let base = h.service.base_url();
@@ -192,9 +187,11 @@ fn component_manifest_is_generated() -> Result<()> {
 #[test]
 fn reference_docs_are_generated() -> Result<()> {
     let h = Harness::new()?;
-    for (name, text) in
-        pbi_host::manifest::reference_docs(h.connector.definition(), &load_examples()?)
-    {
+    for (name, text) in pbi_host::manifest::reference_docs(
+        h.connector.definition(),
+        &load_examples()?,
+        "the local Power BI service",
+    ) {
         check_file(&root().join("docs/reference").join(name), &text)?;
     }
     Ok(())

@@ -367,7 +367,10 @@ fn bad_inputs_are_named_and_nothing_is_sent() -> Result<()> {
     for (action, inputs, key) in &cases {
         let invocation = h.run(action, inputs.clone())?;
         match &invocation.result {
-            Err(e) if e.kind == "invalid-input" && e.input.as_deref() == Some(key) => {
+            Err(e)
+                if e.kind == pbi_host::ErrorKind::InvalidInput
+                    && e.input.as_deref() == Some(key) =>
+            {
                 if !e.message.contains(key) {
                     failures.push(format!(
                         "{action} {inputs}: the message does not name {key}: {}",
@@ -579,8 +582,8 @@ fn injected_faults_give_the_expected_retries_and_results() -> Result<()> {
         let path = case.fault.path_contains.clone().unwrap_or_default();
         h.service.inject(case.fault);
         let invocation = h.run(case.action, case.inputs)?;
-        let got = invocation.result.as_ref().err().map(|e| e.kind.clone());
-        if got.as_deref() != case.outcome {
+        let got = invocation.result.as_ref().err().map(|e| e.kind.as_str());
+        if got != case.outcome {
             failures.push(format!(
                 "{}: expected {:?}, got {:?}",
                 case.name,
@@ -676,7 +679,7 @@ fn the_hourly_row_limit_ends_a_push_at_once_with_what_landed() -> Result<()> {
         "{:?}",
         started.elapsed()
     );
-    ensure!(e.kind == "throttled", "{e:?}");
+    ensure!(e.kind == pbi_host::ErrorKind::Throttled, "{e:?}");
     let retry = e.retry_after_seconds.context("retry-after-seconds")?;
     ensure!(
         (3500..=3600).contains(&retry),
@@ -723,7 +726,7 @@ fn deeply_nested_json_is_an_input_error_not_a_stack_overflow() -> Result<()> {
         match &invocation.result {
             Ok(_) => {}
             Err(e) => ensure!(
-                e.kind == "not-found" || e.input.as_deref() == Some("rows"),
+                e.kind == pbi_host::ErrorKind::NotFound || e.input.as_deref() == Some("rows"),
                 "depth {depth}: {e:?}"
             ),
         }

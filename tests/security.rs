@@ -40,24 +40,11 @@ fn no_secret_in_anything_captured() -> Result<()> {
     let mut run =
         |action: &str, inputs: Value| texts.push(captured(&h, &connection, action, inputs));
 
-    // Every action, successfully, with Raw Request's debug log on.
-    run(
-        "create-dataset",
-        json!({"dataset-name": "S", "table-name": "T", "columns": sales_columns()}),
-    );
-    run(
-        "create-rows",
-        json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(3)}),
-    );
-    run("list-tables", json!({"dataset-id": id}));
-    run("list-datasets", json!({}));
-    run("list-groups", json!({}));
-    run("list-reports", json!({}));
-    run(
-        "update-table",
-        json!({"dataset-id": id, "table-name": "T", "columns": sales_columns()}),
-    );
-    run("delete-rows", json!({"dataset-id": id, "table-name": "T"}));
+    // Every action's fixture, then Raw Request again with its debug log on.
+    let id_for_samples = h.create_dataset("Sales", sales_columns())?;
+    for action in pbi_component::EXPORTED_ACTIONS {
+        run(action, h.sample(action, &id_for_samples)?);
+    }
     run(
         "raw-request",
         json!({"url": "/datasets", "method": "GET", "debug-request": true}),
@@ -122,16 +109,19 @@ fn no_secret_in_anything_captured() -> Result<()> {
     texts.push(captured(&h, &odd, "list-datasets", json!({})));
     texts.push(captured(&h, &connection, "no-such-action", json!({})));
     // A host whose egress policy allows nothing: the request is denied, not sent.
-    let closed = Connector::bundled(HostConfig {
-        allow_hosts: Some(Vec::new()),
-        ..HostConfig::default()
-    })
+    let closed = Connector::load(
+        pbi_component::connector_wasm(),
+        HostConfig {
+            allow_hosts: Some(Vec::new()),
+            ..HostConfig::default()
+        },
+    )
     .context("loading the component")?;
     let denied = closed
         .invoke("list-datasets", &connection, &json!({}))
         .context("denied call")?;
     ensure!(
-        denied.result.as_ref().err().map(|e| e.kind.as_str()) == Some("transport"),
+        denied.result.as_ref().err().map(|e| e.kind) == Some(pbi_host::ErrorKind::Transport),
         "{denied:?}"
     );
     texts.push(format!("{denied:?}"));

@@ -250,7 +250,7 @@ fn labels_comments_and_defaults_are_the_documentations() -> Result<()> {
             .inputs
             .iter()
             .find(|i| i.label == "Client Secret")
-            .map(|i| i.input_type)
+            .map(|i| i.type_)
             == Some(pbi_host::InputType::Password),
         "Client Secret is a password input"
     );

@@ -2,20 +2,43 @@
 
 use serde_json::json;
 
-use super::{Single, json_body, required};
+use super::inputs::{COLUMNS, TABLE_NAME};
+use super::{Context, Single, json_body, required};
 use crate::columns;
+use crate::definition::{Action, Input, InputType};
 use crate::error::ActionError;
 use crate::http::{Method, Request, api_url};
 
-/// The inputs (WIT `create-dataset-input`).
-#[derive(Debug, Clone, Default)]
-pub struct CreateDatasetInput {
-    /// Dataset Name.
-    pub dataset_name: String,
-    /// Columns: JSON array of column definitions.
-    pub columns: String,
-    /// Table Name.
-    pub table_name: String,
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "create-dataset",
+    label: "Create Dataset",
+    description: "Creates a new dataset on 'My Workspace'",
+    inputs: &[
+        Input::new(
+            "dataset-name",
+            "Dataset Name",
+            InputType::String,
+            "The name for the new dataset to create.",
+        )
+        .required()
+        .example("Sales Dataset"),
+        COLUMNS,
+        TABLE_NAME,
+    ],
+};
+
+action_input! {
+    /// The inputs (WIT `create-dataset-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct CreateDatasetInput {
+        /// Dataset Name.
+        pub dataset_name: String,
+        /// Columns: JSON array of column definitions.
+        pub columns: String,
+        /// Table Name.
+        pub table_name: String,
+    }
 }
 
 /// Checks the inputs and builds the request.
@@ -41,7 +64,7 @@ pub fn request(input: &CreateDatasetInput) -> Result<Request, ActionError> {
 }
 
 /// The exchange: the output is the created dataset as the API returns it.
-pub fn exchange(input: &CreateDatasetInput) -> Result<Single, ActionError> {
+pub fn exchange(input: &CreateDatasetInput, _context: &Context) -> Result<Single, ActionError> {
     Ok(Single::new(request(input)?, |r| json_body(&r)))
 }
 

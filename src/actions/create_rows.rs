@@ -9,8 +9,10 @@
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::dataset_id;
+use super::inputs::{DATASET_ID, TABLE_NAME};
+use super::{Context, dataset_id};
 use crate::columns;
+use crate::definition::{Action, Input, InputType};
 use crate::error::ActionError;
 use crate::exchange::{Exchange, Output, Step};
 use crate::http::{Method, Request, Response, api_url};
@@ -19,17 +21,48 @@ use crate::retry::RetryPolicy;
 /// The most rows Power BI takes in one request.
 pub const MAX_ROWS_PER_REQUEST: usize = 10_000;
 
-/// The inputs (WIT `create-rows-input`).
-#[derive(Debug, Clone, Default)]
-pub struct CreateRowsInput {
-    /// Dataset ID.
-    pub dataset_id: String,
-    /// Table Name.
-    pub table_name: String,
-    /// Rows: a JSON array of objects, or `{"rows": [...]}`.
-    pub rows: String,
-    /// Start Row: skip this many rows first.
-    pub start_row: Option<i64>,
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "create-rows",
+    label: "Create Rows",
+    description: "Adds new data rows to the specified table within the specified dataset from 'My Workspace'",
+    inputs: &[
+        DATASET_ID,
+        TABLE_NAME,
+        Input::new(
+            "rows",
+            "Rows",
+            InputType::Code,
+            "An array of row objects to insert into the table. Each object should contain key-value pairs matching the table's column names.",
+        )
+        .required()
+        .example(r#"[{"Id":1,"Region":"West"},{"Id":2,"Region":"East"}]"#),
+        // Not in the connector documentation: added so a flow can resume a push that failed
+        // halfway without sending the stored rows again (see docs/decisions.md).
+        Input::new(
+            "start-row",
+            "Start Row",
+            InputType::Integer,
+            "Skip this many rows of Rows first. To resume after a partial failure, use the resumeFromRow the failed step reported.",
+        )
+        .default("0")
+        .bounds(Some(0), None),
+    ],
+};
+
+action_input! {
+    /// The inputs (WIT `create-rows-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct CreateRowsInput {
+        /// Dataset ID.
+        pub dataset_id: String,
+        /// Table Name.
+        pub table_name: String,
+        /// Rows: a JSON array of objects, or `{"rows": [...]}`.
+        pub rows: String,
+        /// Start Row: skip this many rows first.
+        pub start_row: Option<i64>,
+    }
 }
 
 /// The Rows input, checked: how many rows it holds, and from Start Row on the byte range of
@@ -155,6 +188,7 @@ pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
 }
 
 /// Create Rows in progress.
+#[derive(Debug)]
 pub struct CreateRows<'a> {
     url: String,
     dataset_id: &'a str,
@@ -172,7 +206,10 @@ pub struct CreateRows<'a> {
 }
 
 /// Checks the inputs and builds the exchange. Nothing is sent if any row is malformed.
-pub fn exchange(input: &CreateRowsInput) -> Result<CreateRows<'_>, ActionError> {
+pub fn exchange<'a>(
+    input: &'a CreateRowsInput,
+    _context: &Context,
+) -> Result<CreateRows<'a>, ActionError> {
     let id = dataset_id(&input.dataset_id)?;
     let table_name = columns::table_name("table-name", &input.table_name)?;
     let start = input.start_row.unwrap_or(0);
@@ -316,7 +353,7 @@ mod tests {
     #[test]
     fn body_is_always_an_object() {
         let i = input(r#"{"rows": [ {"Id": 1, "Name": "a"} ]}"#.into());
-        let mut ex = exchange(&i).unwrap();
+        let mut ex = exchange(&i, &Context::default()).unwrap();
         let Step::Send(request) = ex.step(None) else {
             panic!("expected a request")
         };
@@ -331,7 +368,7 @@ mod tests {
     fn batches_of_ten_thousand_in_order() {
         let i = input(rows(25_000));
         let mut t = Scripted::new((0..3).map(|_| Scripted::answer(200, "")));
-        let out = drive(&mut exchange(&i).unwrap(), &mut t).unwrap();
+        let out = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap();
         assert_eq!(t.sent.len(), 3);
         let counts: Vec<usize> = t
             .sent
@@ -362,7 +399,7 @@ mod tests {
                 r#"{"error":{"code":"BadRequest","message":"bad value"}}"#,
             ),
         ]);
-        let e = drive(&mut exchange(&i).unwrap(), &mut t).unwrap_err();
+        let e = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap_err();
         assert_eq!(t.sent.len(), 2);
         let p: serde_json::Value = serde_json::from_str(e.progress.as_deref().unwrap()).unwrap();
         assert_eq!(p["rowsAccepted"], 10_000);
@@ -383,7 +420,7 @@ mod tests {
         let mut throttled = Scripted::answer(429, "").unwrap();
         throttled.headers.push(("retry-after".into(), "1".into()));
         let mut t = Scripted::new([Ok(throttled), Scripted::answer(200, "")]);
-        drive(&mut exchange(&i).unwrap(), &mut t).unwrap();
+        drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap();
         assert_eq!(t.sent.len(), 2);
         assert_eq!(t.sleeps, [std::time::Duration::from_secs(1)]);
     }
@@ -398,7 +435,9 @@ mod tests {
             (r#"{"values":[]}"#, "rows"),
             ("[{]", "not a valid JSON array"),
         ] {
-            let e = exchange(&input(text.into())).err().unwrap();
+            let e = exchange(&input(text.into()), &Context::default())
+                .err()
+                .unwrap();
             assert_eq!(e.input.as_deref(), Some("rows"), "{text}");
             assert!(e.message.contains(expected), "{text}: {}", e.message);
         }
@@ -415,7 +454,7 @@ mod tests {
             Scripted::answer(503, ""),
             Scripted::answer(503, ""),
         ]);
-        let e = drive(&mut exchange(&i).unwrap(), &mut t).unwrap_err();
+        let e = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap_err();
         let first: serde_json::Value = serde_json::from_slice(&t.sent[0].0.body).unwrap();
         assert_eq!(
             first["rows"][0]["Id"], 10_000,
@@ -433,19 +472,27 @@ mod tests {
         );
         i.start_row = Some(25_001);
         assert_eq!(
-            exchange(&i).err().unwrap().input.as_deref(),
+            exchange(&i, &Context::default())
+                .err()
+                .unwrap()
+                .input
+                .as_deref(),
             Some("start-row")
         );
         i.start_row = Some(25_000);
         let mut t = Scripted::new([]);
-        let out = drive(&mut exchange(&i).unwrap(), &mut t).unwrap();
+        let out = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap();
         assert!(out.data.contains(r#""rowsSent":0"#) && t.sent.is_empty());
     }
 
     #[test]
     fn no_rows_no_request() {
         let mut t = Scripted::new([]);
-        let out = drive(&mut exchange(&input("[]".into())).unwrap(), &mut t).unwrap();
+        let out = drive(
+            &mut exchange(&input("[]".into()), &Context::default()).unwrap(),
+            &mut t,
+        )
+        .unwrap();
         assert!(t.sent.is_empty());
         assert!(out.data.contains(r#""rowsSent":0,"requests":0"#));
     }

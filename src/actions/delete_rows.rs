@@ -2,19 +2,31 @@
 
 use serde_json::json;
 
-use super::{Single, dataset_id};
+use super::inputs::{DATASET_ID, TABLE_NAME};
+use super::{Context, Single, dataset_id};
 use crate::columns;
+use crate::definition::Action;
 use crate::error::ActionError;
 use crate::exchange::Output;
 use crate::http::{Method, Request, api_url};
 
-/// The inputs (WIT `delete-rows-input`).
-#[derive(Debug, Clone, Default)]
-pub struct DeleteRowsInput {
-    /// Dataset ID.
-    pub dataset_id: String,
-    /// Table Name.
-    pub table_name: String,
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "delete-rows",
+    label: "Delete Rows",
+    description: "Deletes all rows from the specified table within the specified dataset from 'My Workspace'",
+    inputs: &[DATASET_ID, TABLE_NAME],
+};
+
+action_input! {
+    /// The inputs (WIT `delete-rows-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct DeleteRowsInput {
+        /// Dataset ID.
+        pub dataset_id: String,
+        /// Table Name.
+        pub table_name: String,
+    }
 }
 
 /// Checks the inputs and builds the request.
@@ -28,7 +40,7 @@ pub fn request(input: &DeleteRowsInput) -> Result<Request, ActionError> {
 }
 
 /// The exchange: the API answers 200 with no body; the output names what was cleared.
-pub fn exchange(input: &DeleteRowsInput) -> Result<Single, ActionError> {
+pub fn exchange(input: &DeleteRowsInput, _context: &Context) -> Result<Single, ActionError> {
     let request = request(input)?;
     let data = json!({
         "datasetId": input.dataset_id.trim(),
@@ -58,7 +70,11 @@ mod tests {
     #[test]
     fn output_and_not_found() {
         let mut t = Scripted::new([Scripted::answer(200, "")]);
-        let out = drive(&mut exchange(&input()).unwrap(), &mut t).unwrap();
+        let out = drive(
+            &mut exchange(&input(), &Context::default()).unwrap(),
+            &mut t,
+        )
+        .unwrap();
         assert_eq!(
             out.data,
             r#"{"datasetId":"cfafbeb1-8037-4d0c-896e-a46fb27ff229","tableName":"My Table#2","deleted":true}"#
@@ -67,7 +83,11 @@ mod tests {
             404,
             r#"{"error":{"code":"ItemNotFound"}}"#,
         )]);
-        let e = drive(&mut exchange(&input()).unwrap(), &mut t).unwrap_err();
+        let e = drive(
+            &mut exchange(&input(), &Context::default()).unwrap(),
+            &mut t,
+        )
+        .unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::NotFound);
         assert_eq!(t.sent.len(), 1, "404 is not retried");
     }

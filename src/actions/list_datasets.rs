@@ -1,22 +1,33 @@
 //! List Datasets: `GET /datasets`. The API returns the whole list; Page Offset and Top are applied
 //! here (see `crate::paging`).
 
-use super::{Single, paged_list};
-use crate::definition::LIST_DATASETS;
+use super::inputs::{PAGE_OFFSET, TOP};
+use super::{Context, Single, paged_list};
+use crate::definition::Action;
 use crate::error::ActionError;
 
-/// The inputs (WIT `list-datasets-input`).
-#[derive(Debug, Clone, Default)]
-pub struct ListDatasetsInput {
-    /// Top.
-    pub top: Option<i64>,
-    /// Page Offset.
-    pub page_offset: Option<i64>,
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "list-datasets",
+    label: "List Datasets",
+    description: "Returns a list of datasets from 'My Workspace'",
+    inputs: &[TOP, PAGE_OFFSET],
+};
+
+action_input! {
+    /// The inputs (WIT `list-datasets-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct ListDatasetsInput {
+        /// Top.
+        pub top: Option<i64>,
+        /// Page Offset.
+        pub page_offset: Option<i64>,
+    }
 }
 
 /// Checks the inputs and builds the exchange.
-pub fn exchange(input: &ListDatasetsInput) -> Result<Single, ActionError> {
-    paged_list(&LIST_DATASETS, &["datasets"], input.top, input.page_offset)
+pub fn exchange(input: &ListDatasetsInput, _context: &Context) -> Result<Single, ActionError> {
+    paged_list(&DEFINITION, &["datasets"], input.top, input.page_offset)
 }
 
 #[cfg(test)]
@@ -25,10 +36,13 @@ mod tests {
 
     #[test]
     fn pages_locally() {
-        let ex = exchange(&ListDatasetsInput {
-            top: Some(1),
-            page_offset: Some(1),
-        })
+        let ex = exchange(
+            &ListDatasetsInput {
+                top: Some(1),
+                page_offset: Some(1),
+            },
+            &Context::default(),
+        )
         .unwrap();
         insta::assert_json_snapshot!(super::super::snapshot(ex.request().unwrap()));
         let data = super::super::list_of_three(ex);
@@ -37,10 +51,13 @@ mod tests {
 
     #[test]
     fn top_out_of_range() {
-        let e = exchange(&ListDatasetsInput {
-            top: Some(1001),
-            page_offset: None,
-        });
+        let e = exchange(
+            &ListDatasetsInput {
+                top: Some(1001),
+                page_offset: None,
+            },
+            &Context::default(),
+        );
         assert_eq!(e.err().unwrap().input.as_deref(), Some("top"));
     }
 }

@@ -1,26 +1,37 @@
 //! List Tables: `GET /datasets/{id}/tables`. The API returns the whole list; Page Offset and
 //! Top are applied here (see `crate::paging`).
 
-use super::{Single, dataset_id, paged_list};
-use crate::definition::LIST_TABLES;
+use super::inputs::{DATASET_ID, PAGE_OFFSET, TOP};
+use super::{Context, Single, dataset_id, paged_list};
+use crate::definition::Action;
 use crate::error::ActionError;
 
-/// The inputs (WIT `list-tables-input`).
-#[derive(Debug, Clone, Default)]
-pub struct ListTablesInput {
-    /// Dataset ID.
-    pub dataset_id: String,
-    /// Top.
-    pub top: Option<i64>,
-    /// Page Offset.
-    pub page_offset: Option<i64>,
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "list-tables",
+    label: "List Tables",
+    description: "Returns a list of tables tables within the specified dataset from 'My Workspace'",
+    inputs: &[DATASET_ID, TOP, PAGE_OFFSET],
+};
+
+action_input! {
+    /// The inputs (WIT `list-tables-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct ListTablesInput {
+        /// Dataset ID.
+        pub dataset_id: String,
+        /// Top.
+        pub top: Option<i64>,
+        /// Page Offset.
+        pub page_offset: Option<i64>,
+    }
 }
 
 /// Checks the inputs and builds the exchange.
-pub fn exchange(input: &ListTablesInput) -> Result<Single, ActionError> {
+pub fn exchange(input: &ListTablesInput, _context: &Context) -> Result<Single, ActionError> {
     let id = dataset_id(&input.dataset_id)?;
     paged_list(
-        &LIST_TABLES,
+        &DEFINITION,
         &["datasets", id, "tables"],
         input.top,
         input.page_offset,
@@ -33,22 +44,28 @@ mod tests {
 
     #[test]
     fn request_shape() {
-        let ex = exchange(&ListTablesInput {
-            dataset_id: "cfafbeb1-8037-4d0c-896e-a46fb27ff229".into(),
-            top: None,
-            page_offset: None,
-        })
+        let ex = exchange(
+            &ListTablesInput {
+                dataset_id: "cfafbeb1-8037-4d0c-896e-a46fb27ff229".into(),
+                top: None,
+                page_offset: None,
+            },
+            &Context::default(),
+        )
         .unwrap();
         insta::assert_json_snapshot!(super::super::snapshot(ex.request().unwrap()));
     }
 
     #[test]
     fn bad_id_first() {
-        let e = exchange(&ListTablesInput {
-            dataset_id: "x".into(),
-            top: Some(0),
-            page_offset: None,
-        })
+        let e = exchange(
+            &ListTablesInput {
+                dataset_id: "x".into(),
+                top: Some(0),
+                page_offset: None,
+            },
+            &Context::default(),
+        )
         .err()
         .unwrap();
         assert_eq!(e.input.as_deref(), Some("dataset-id"));

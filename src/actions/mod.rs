@@ -1,20 +1,153 @@
-//! The nine actions, one module each. Every module has an input struct mirroring its WIT
-//! record, validates it completely before building any request, and interprets answers.
+//! The actions, one module each, and the registry that lists them.
+//!
+//! Every action module has the same shape, so that everything else about an action can be
+//! derived from one line of the `registry!` below:
+//!
+//! - `pub const DEFINITION: Action`: its key (the name of its WIT function), label,
+//!   description and inputs, with the documentation's labels, comments, defaults and bounds
+//!   (inputs several actions share come from [`inputs`]);
+//! - its input struct, declared with `action_input!` so that its fields mirror the WIT
+//!   record one to one (on wasm32 the macro also converts the wit-bindgen record into it);
+//! - `pub fn exchange(input: &XInput, context: &Context) -> Result<E, ActionError>` where `E`
+//!   is an [`Exchange`]: it validates every input before any request exists, builds the
+//!   requests and interprets the answers. It is sans-IO: anything it needs from outside
+//!   (such as randomness) comes in the [`Context`].
+//!
+//! From the registry come the `pub mod` declarations, [`ACTIONS`] (so
+//! `crate::definition::ACTIONS`, hence the WIT `describe` answer, the manifest and the docs),
+//! [`COUNT`], and on wasm32 the whole `impl Guest` of the WIT `actions` interface in
+//! `component.rs`: one method per action that converts the record and runs the exchange.
+//!
+//! # Adding an action
+//!
+//! 1. Its function and input record in `wit/connector.wit` (`my-action: func(connection:
+//!    connection, input: my-action-input) -> result<output, action-error>`).
+//! 2. Its module `src/actions/my_action.rs`: `DEFINITION` (key `my-action`, inputs keyed as the
+//!    record's fields), `action_input! { pub struct MyActionInput { .. } }` with the
+//!    record's fields in snake case (deriving `Default`: the registry's tests build each
+//!    input with it), `exchange`, and unit tests with snapshots of its requests. `cargo fmt`
+//!    does not see modules that a macro declares: format them with
+//!    `rustfmt --edition 2024 src/actions/*.rs`.
+//! 3. One line `my_action: MyActionInput,` in the `registry!` call below, at its place in the
+//!    documentation's order (the order of `describe`, the manifest and the docs).
+//! 4. Outside this crate: its route in the local Power BI service (`crates/service`) and its
+//!    `e2e_my_action` test in `tests/e2e.rs` (a test fails while an action has none), then
+//!    regenerate the manifest and the reference docs.
+//!
+//! The compiler checks the rest: a WIT function without a registry line leaves `Guest`
+//! unimplemented, a record field missing from the struct (or the reverse) fails the
+//! conversion, and the registry's tests check natively that each module's name is its key
+//! and that its `exchange` has the entry point's shape.
 
+use crate::definition::Action;
 use crate::error::ActionError;
 use crate::exchange::{Exchange, Output, Step};
 use crate::http::{Request, Response};
 use crate::retry::RetryPolicy;
 
-pub mod create_dataset;
-pub mod create_rows;
-pub mod delete_rows;
-pub mod list_datasets;
-pub mod list_groups;
-pub mod list_reports;
-pub mod list_tables;
-pub mod raw_request;
-pub mod update_table;
+/// What an action may take from the outside world besides its inputs. The core stays sans-IO:
+/// the glue fills this in (from the clock on wasm32) and tests choose it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    /// A number that varies between calls: Raw Request's multipart boundary comes from it.
+    pub seed: u64,
+}
+
+/// Declares an action's input struct, whose fields are those of its WIT record in snake case
+/// and in the same order. On wasm32 it also converts the wit-bindgen record of the same name
+/// (`crate::component::wa::<Name>`) into the struct with `From`, moving each field across: the
+/// record is taken apart exhaustively, so a field added to one side and not the other does not
+/// compile.
+macro_rules! action_input {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* pub $field:ident : $ty:ty ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $ty, )+
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        impl From<crate::component::wa::$name> for $name {
+            fn from(record: crate::component::wa::$name) -> Self {
+                let crate::component::wa::$name { $($field),+ } = record;
+                $name { $($field),+ }
+            }
+        }
+    };
+}
+
+/// The registry: from `module: InputStruct` lines, in the documentation's order, it declares
+/// the modules, [`ACTIONS`] and [`COUNT`], and on wasm32 `with_actions!`, which hands the
+/// same lines to a macro of `component.rs` that writes the WIT `Guest` impl from them.
+macro_rules! registry {
+    ($($module:ident : $input:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        /// Every action's definition, in the registry's order (the documentation's).
+        pub const ACTIONS: &[Action] = &[$($module::DEFINITION),+];
+
+        /// How many actions the registry has, counted from its lines rather than from
+        /// [`ACTIONS`], so a test can check that both agree.
+        pub const COUNT: usize = [$(stringify!($module)),+].len();
+
+        // Natively nothing calls the entry points by name (only the wasm32 glue does): these
+        // tests make `cargo test` catch a module that does not fit the glue.
+        #[cfg(test)]
+        mod registry_tests {
+            use super::*;
+
+            #[test]
+            fn each_module_is_named_after_its_key() {
+                // wit-bindgen names the WIT function `my-action` `my_action`: the generated
+                // `Guest` impl only lines up when the module, the key and the function agree.
+                let modules = [$(stringify!($module)),+];
+                assert_eq!(modules.len(), ACTIONS.len());
+                for (module, action) in modules.iter().zip(ACTIONS) {
+                    assert_eq!(action.key.replace('-', "_"), *module);
+                }
+            }
+
+            #[test]
+            fn each_module_has_the_entry_point() {
+                fn is_exchange<E: Exchange>(_: Result<E, ActionError>) {}
+                $(is_exchange($module::exchange(
+                    &$module::$input::default(),
+                    &Context::default(),
+                ));)+
+            }
+        }
+
+        // `$callback` is left alone by this macro (it is not one of its variables), so it
+        // becomes the parameter of the macro defined here.
+        /// Calls `$callback! { module: Input, .. }` with every line of the registry.
+        #[cfg(target_arch = "wasm32")]
+        macro_rules! with_actions {
+            ($callback:ident) => {
+                $callback! { $($module: $input),+ }
+            };
+        }
+        #[cfg(target_arch = "wasm32")]
+        pub(crate) use with_actions;
+    };
+}
+
+pub mod inputs;
+
+registry! {
+    create_dataset: CreateDatasetInput,
+    create_rows: CreateRowsInput,
+    delete_rows: DeleteRowsInput,
+    list_datasets: ListDatasetsInput,
+    list_groups: ListGroupsInput,
+    list_reports: ListReportsInput,
+    list_tables: ListTablesInput,
+    raw_request: RawRequestInput,
+    update_table: UpdateTableInput,
+}
 
 /// Interprets a successful answer.
 type Interpret = Box<dyn FnMut(Response) -> Result<Output, ActionError>>;

@@ -10,47 +10,163 @@ use std::time::Duration;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use serde_json::json;
 
-use super::Single;
-use crate::definition::{MAX_RETRIES, MAX_TIMEOUT_MS, RAW_REQUEST};
+use super::{Context, Single};
+use crate::definition::{Action, Input, InputType, MAX_RETRIES, MAX_TIMEOUT_MS};
 use crate::error::ActionError;
 use crate::exchange::{HttpDetails, Output};
 use crate::http::{API_BASE, Method, Request, Response, append_query};
 use crate::multipart::{self, Part};
 use crate::retry::RetryPolicy;
 
-/// The inputs (WIT `raw-request-input`).
-#[derive(Debug, Clone, Default)]
-pub struct RawRequestInput {
-    /// URL: a path under the API base.
-    pub url: Option<String>,
-    /// Method.
-    pub method: String,
-    /// Data.
-    pub data: Option<String>,
-    /// Form Data.
-    pub form_data: Vec<(String, String)>,
-    /// File Data.
-    pub file_data: Vec<(String, Vec<u8>)>,
-    /// File Data File Names.
-    pub file_data_file_names: Vec<(String, String)>,
-    /// Query Parameter.
-    pub query_params: Vec<(String, String)>,
-    /// Header.
-    pub headers: Vec<(String, String)>,
-    /// Response Type.
-    pub response_type: Option<String>,
-    /// Timeout in milliseconds.
-    pub timeout: Option<i64>,
-    /// Debug Request.
-    pub debug_request: Option<bool>,
-    /// Retry Delay (ms).
-    pub retry_delay_ms: Option<i64>,
-    /// Retry On All Errors.
-    pub retry_all_errors: Option<bool>,
-    /// Max Retry Count.
-    pub max_retries: Option<i64>,
-    /// Use Exponential Backoff.
-    pub use_exponential_backoff: Option<bool>,
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "raw-request",
+    label: "Raw Request",
+    description: "Send raw HTTP request to Microsoft Power BI",
+    inputs: &[
+        Input::new(
+            "url",
+            "URL",
+            InputType::String,
+            "Input the path only (/profiles), The base URL is already included (https://api.powerbi.com/v1.0/myorg). For example, to connect to https://api.powerbi.com/v1.0/myorg/profiles, only /profiles is entered in this field.",
+        )
+        .required()
+        .default("/imports")
+        .example("/datasets"),
+        Input::new("method", "Method", InputType::Picklist, "The HTTP method to use.")
+            .required()
+            .choices(&[
+                ("GET", "GET"),
+                ("POST", "POST"),
+                ("PUT", "PUT"),
+                ("PATCH", "PATCH"),
+                ("DELETE", "DELETE"),
+                ("HEAD", "HEAD"),
+                ("OPTIONS", "OPTIONS"),
+            ]),
+        Input::new("data", "Data", InputType::Code, "The HTTP body payload to send to the URL."),
+        Input::new(
+            "form-data",
+            "Form Data",
+            InputType::KeyValueList,
+            "The Form Data to be sent as a multipart form upload.",
+        ),
+        Input::new(
+            "file-data",
+            "File Data",
+            InputType::FileList,
+            "File Data to be sent as a multipart form upload.",
+        ),
+        Input::new(
+            "file-data-file-names",
+            "File Data File Names",
+            InputType::KeyValueList,
+            "File names to apply to the file data inputs. Keys must match the file data keys above.",
+        ),
+        Input::new(
+            "query-params",
+            "Query Parameter",
+            InputType::KeyValueList,
+            "A list of query parameters to send with the request. This is the portion at the end of the URL similar to ?key1=value1&key2=value2.",
+        ),
+        Input::new(
+            "headers",
+            "Header",
+            InputType::KeyValueList,
+            "A list of headers to send with the request.",
+        ),
+        Input::new(
+            "response-type",
+            "Response Type",
+            InputType::Picklist,
+            "The type of data you expect in the response. You can request json, text, or binary data.",
+        )
+        .required()
+        .default("json")
+        .choices(&[("JSON", "json"), ("Text", "text"), ("Binary", "binary")]),
+        Input::new(
+            "timeout",
+            "Timeout",
+            InputType::Integer,
+            "The maximum time that a client will await a response to its request",
+        )
+        .bounds(Some(1), Some(MAX_TIMEOUT_MS))
+        .example("30000"),
+        Input::new(
+            "debug-request",
+            "Debug Request",
+            InputType::Boolean,
+            "Enabling this flag will log out the current request.",
+        )
+        .default("false"),
+        Input::new(
+            "retry-delay-ms",
+            "Retry Delay (ms)",
+            InputType::Integer,
+            "The delay in milliseconds between retries. This is used when 'Use Exponential Backoff' is disabled.",
+        )
+        .default("0")
+        .bounds(Some(0), Some(MAX_TIMEOUT_MS)),
+        Input::new(
+            "retry-all-errors",
+            "Retry On All Errors",
+            InputType::Boolean,
+            "If true, retries on all erroneous responses regardless of type. This is helpful when retrying after HTTP 429 or other 3xx or 4xx errors. Otherwise, only retries on HTTP 5xx and network errors.",
+        )
+        .default("false"),
+        Input::new(
+            "max-retries",
+            "Max Retry Count",
+            InputType::Integer,
+            "The maximum number of retries to attempt. Specify 0 for no retries.",
+        )
+        .default("0")
+        .bounds(Some(0), Some(MAX_RETRIES)),
+        Input::new(
+            "use-exponential-backoff",
+            "Use Exponential Backoff",
+            InputType::Boolean,
+            "Specifies whether to use a pre-defined exponential backoff strategy for retries. When enabled, 'Retry Delay (ms)' is ignored.",
+        )
+        .default("false"),
+    ],
+};
+
+action_input! {
+    /// The inputs (WIT `raw-request-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct RawRequestInput {
+        /// URL: a path under the API base.
+        pub url: Option<String>,
+        /// Method.
+        pub method: String,
+        /// Data.
+        pub data: Option<String>,
+        /// Form Data.
+        pub form_data: Vec<(String, String)>,
+        /// File Data.
+        pub file_data: Vec<(String, Vec<u8>)>,
+        /// File Data File Names.
+        pub file_data_file_names: Vec<(String, String)>,
+        /// Query Parameter.
+        pub query_params: Vec<(String, String)>,
+        /// Header.
+        pub headers: Vec<(String, String)>,
+        /// Response Type.
+        pub response_type: Option<String>,
+        /// Timeout in milliseconds.
+        pub timeout: Option<i64>,
+        /// Debug Request.
+        pub debug_request: Option<bool>,
+        /// Retry Delay (ms).
+        pub retry_delay_ms: Option<i64>,
+        /// Retry On All Errors.
+        pub retry_all_errors: Option<bool>,
+        /// Max Retry Count.
+        pub max_retries: Option<i64>,
+        /// Use Exponential Backoff.
+        pub use_exponential_backoff: Option<bool>,
+    }
 }
 
 /// How the answer's body is handed on.
@@ -92,7 +208,7 @@ pub fn resolve_url(raw: &str) -> Result<String, ActionError> {
     const KEY: &str = "url";
     let mut url = raw.trim();
     if url.is_empty() {
-        url = RAW_REQUEST.input(KEY).default.unwrap_or("/");
+        url = DEFINITION.input(KEY).default.unwrap_or("/");
     }
     if url.chars().any(|c| c.is_control()) {
         return Err(ActionError::invalid(
@@ -214,7 +330,7 @@ fn check_headers(headers: &[(String, String)]) -> Result<Vec<(String, String)>, 
 }
 
 fn bounded(key: &str, value: Option<i64>, default: i64) -> Result<i64, ActionError> {
-    let input = RAW_REQUEST.input(key);
+    let input = DEFINITION.input(key);
     let value = value.unwrap_or(default);
     let (low, high) = (
         input.minimum.unwrap_or(i64::MIN),
@@ -249,8 +365,8 @@ pub fn response_type(value: Option<&str>) -> Result<ResponseType, ActionError> {
 }
 
 /// Checks every input and builds the exchange: one request with the retry policy and debug
-/// flag the inputs ask for. `seed` varies the multipart boundary.
-pub fn plan(input: &RawRequestInput, seed: u64) -> Result<Single, ActionError> {
+/// flag the inputs ask for. The context's seed varies the multipart boundary.
+pub fn exchange(input: &RawRequestInput, context: &Context) -> Result<Single, ActionError> {
     let mut url = resolve_url(input.url.as_deref().unwrap_or(""))?;
     let method = Method::parse(&input.method).ok_or_else(|| {
         let names: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
@@ -343,7 +459,7 @@ pub fn plan(input: &RawRequestInput, seed: u64) -> Result<Single, ActionError> {
                 }
             }))
             .collect();
-        let form = multipart::build(&parts, seed);
+        let form = multipart::build(&parts, context.seed);
         match user_type {
             // A user's multipart type without a boundary could never be parsed: complete it.
             Some(i) if headers[i].1.to_ascii_lowercase().starts_with("multipart/") => {
@@ -449,13 +565,19 @@ mod tests {
     }
 
     #[test]
+    fn has_fifteen_inputs() {
+        assert_eq!(DEFINITION.inputs.len(), 15);
+        assert_eq!(DEFINITION.input("url").default, Some("/imports"));
+    }
+
+    #[test]
     fn default_url_is_imports() {
-        let r = plan(
+        let r = exchange(
             &RawRequestInput {
                 method: "get".into(),
                 ..Default::default()
             },
-            1,
+            &Context { seed: 1 },
         )
         .unwrap();
         assert_eq!(r.request().unwrap().url, format!("{API_BASE}/imports"));
@@ -512,7 +634,7 @@ mod tests {
         i.data = Some(r#"{"name":"x"}"#.into());
         i.query_params = vec![("$top".into(), "5".into()), ("a b".into(), "c&d".into())];
         i.headers = vec![("X-Custom".into(), "1".into())];
-        let r = plan(&i, 1).unwrap();
+        let r = exchange(&i, &Context { seed: 1 }).unwrap();
         insta::assert_json_snapshot!(super::super::snapshot(r.request().unwrap()));
     }
 
@@ -520,13 +642,13 @@ mod tests {
     fn text_data_and_user_content_type() {
         let mut i = get("/x");
         i.data = Some("hello".into());
-        let r = plan(&i, 1).unwrap();
+        let r = exchange(&i, &Context { seed: 1 }).unwrap();
         assert_eq!(
             r.request().unwrap().header("content-type"),
             Some("text/plain; charset=utf-8")
         );
         i.headers = vec![("Content-Type".into(), "application/xml".into())];
-        let r = plan(&i, 1).unwrap();
+        let r = exchange(&i, &Context { seed: 1 }).unwrap();
         assert_eq!(
             r.request().unwrap().header("content-type"),
             Some("application/xml")
@@ -544,7 +666,7 @@ mod tests {
             headers: vec![("Content-Type".into(), "multipart/form-data".into())],
             ..Default::default()
         };
-        let r = plan(&i, 42).unwrap();
+        let r = exchange(&i, &Context { seed: 42 }).unwrap();
         let req = r.request().unwrap();
         let ct = req.header("content-type").unwrap();
         assert!(
@@ -670,7 +792,7 @@ mod tests {
             ),
         ];
         for (input, key) in cases {
-            let e = plan(&input, 1).unwrap_err();
+            let e = exchange(&input, &Context { seed: 1 }).unwrap_err();
             assert_eq!(e.input.as_deref(), Some(key), "{}", e.message);
         }
         assert_eq!(
@@ -686,7 +808,7 @@ mod tests {
             retry_delay_ms: Some(250),
             ..get("/datasets")
         };
-        let mut r = plan(&i, 1).unwrap();
+        let mut r = exchange(&i, &Context { seed: 1 }).unwrap();
         let mut t = Scripted::new([
             Scripted::answer(500, "oops"),
             Scripted::answer(502, ""),
@@ -708,22 +830,22 @@ mod tests {
             })
         };
         let mut t = Scripted::new([answer("text/plain", b"hi")]);
-        let mut r = plan(
+        let mut r = exchange(
             &RawRequestInput {
                 response_type: Some("text".into()),
                 ..get("/x")
             },
-            1,
+            &Context { seed: 1 },
         )
         .unwrap();
         assert_eq!(drive(&mut r, &mut t).unwrap().data, r#""hi""#);
         let mut t = Scripted::new([answer("application/octet-stream", b"\x00\xff")]);
-        let mut r = plan(
+        let mut r = exchange(
             &RawRequestInput {
                 response_type: Some("binary".into()),
                 ..get("/x")
             },
-            1,
+            &Context { seed: 1 },
         )
         .unwrap();
         let out = drive(&mut r, &mut t).unwrap();
@@ -736,12 +858,12 @@ mod tests {
 
     #[test]
     fn debug_log_redacts() {
-        let mut r = plan(
+        let mut r = exchange(
             &RawRequestInput {
                 debug_request: Some(true),
                 ..get("/x")
             },
-            1,
+            &Context { seed: 1 },
         )
         .unwrap();
         let mut t = Scripted::new([Scripted::answer(200, "{}")]);

@@ -1,20 +1,32 @@
 //! Update Table: `PUT /datasets/{id}/tables/{table}` with the table's full new schema.
 
-use super::{Single, dataset_id, json_body};
+use super::inputs::{COLUMNS, DATASET_ID, TABLE_NAME};
+use super::{Context, Single, dataset_id, json_body};
 use crate::columns::{self, Table};
+use crate::definition::Action;
 use crate::error::ActionError;
 use crate::exchange::Output;
 use crate::http::{Method, Request, api_url};
 
-/// The inputs (WIT `update-table-input`).
-#[derive(Debug, Clone, Default)]
-pub struct UpdateTableInput {
-    /// Dataset ID.
-    pub dataset_id: String,
-    /// Table Name.
-    pub table_name: String,
-    /// Columns: the full column list.
-    pub columns: String,
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "update-table",
+    label: "Update Table",
+    description: "Updates the metadata and schema for the specified table within the specified dataset from 'My Workspace'",
+    inputs: &[DATASET_ID, TABLE_NAME, COLUMNS],
+};
+
+action_input! {
+    /// The inputs (WIT `update-table-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct UpdateTableInput {
+        /// Dataset ID.
+        pub dataset_id: String,
+        /// Table Name.
+        pub table_name: String,
+        /// Columns: the full column list.
+        pub columns: String,
+    }
 }
 
 /// Checks the inputs and builds the request and the table it sends.
@@ -39,7 +51,7 @@ pub fn request(input: &UpdateTableInput) -> Result<Request, ActionError> {
 
 /// The exchange: the output is the table as the API returns it, or as sent when the answer
 /// has no body.
-pub fn exchange(input: &UpdateTableInput) -> Result<Single, ActionError> {
+pub fn exchange(input: &UpdateTableInput, _context: &Context) -> Result<Single, ActionError> {
     let (request, table) = plan(input)?;
     Ok(Single::new(request, move |r| {
         let out = json_body(&r)?;
@@ -72,7 +84,11 @@ mod tests {
     #[test]
     fn empty_answer_gives_the_table_sent() {
         let mut t = Scripted::new([Scripted::answer(200, "")]);
-        let out = drive(&mut exchange(&input()).unwrap(), &mut t).unwrap();
+        let out = drive(
+            &mut exchange(&input(), &Context::default()).unwrap(),
+            &mut t,
+        )
+        .unwrap();
         assert_eq!(
             out.data,
             r#"{"name":"Sales","columns":[{"name":"Id","dataType":"Int64"},{"name":"Amount","dataType":"Decimal","formatString":"0.00"}]}"#

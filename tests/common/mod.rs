@@ -37,7 +37,8 @@ impl Harness {
         let host = HostConfig::default()
             .redirect("api.powerbi.com", base.clone())
             .redirect("login.microsoftonline.com", base);
-        let connector = Connector::bundled(host).context("loading the component")?;
+        let connector = Connector::load(pbi_component::connector_wasm(), host)
+            .context("loading the component")?;
         let token = service.issue_token();
         Ok(Harness {
             service,
@@ -80,6 +81,11 @@ impl Harness {
             Ok(output) => bail!("{action} should have failed, gave {:?}", output.data),
             Err(e) => Ok(e),
         }
+    }
+
+    /// The action's sample inputs (`crates/component/fixtures`) for the dataset `id`.
+    pub fn sample(&self, action: &str, id: &str) -> Result<Value> {
+        pbi_component::sample_inputs(action, id).with_context(|| format!("no fixture for {action}"))
     }
 
     /// Creates a dataset with one table through the component; returns its id.

@@ -43,6 +43,19 @@ impl Connection {
     }
 }
 
+impl From<Connection> for crate::bindings::types_iface::Connection {
+    fn from(c: Connection) -> Self {
+        Self {
+            authorize_url: c.authorize_url,
+            token_url: c.token_url,
+            scopes: c.scopes,
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+            access_token: c.access_token,
+        }
+    }
+}
+
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hidden = |value: &str| if value.is_empty() { "" } else { REDACTED };

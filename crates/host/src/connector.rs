@@ -1,228 +1,40 @@
-//! Loading a connector component and invoking its actions through wasmtime's dynamic
-//! component API: any component exporting the definition and actions interfaces works.
+//! A loaded connector component and its calls: loading and reading the definition, checking
+//! and converting inputs, invoking actions (blocking or async), and the OAuth calls.
+//!
+//! Any component that includes the contract's `workflow:connector/base` world and exports an
+//! interface named `actions` works. The fixed interfaces are called through the typed
+//! bindings of [`crate::bindings`]; the actions, whose input records are each component's
+//! own, through wasmtime's dynamic component API.
 
-use crate::connection::SECRET_KEYS;
-use crate::containment::{
-    CallBudget, EpochTicker, GuestLimits, HasBudget, Limit, YIELD_TICKS, cap_clock_waits,
-    deadline_callback, failure_message, ticks_until_check,
-};
+use crate::bindings::{definition_iface, oauth_iface};
+use crate::config::HostConfig;
+use crate::connection::{Connection, SECRET_KEYS};
+use crate::containment::{EpochTicker, cap_clock_waits};
 use crate::definition::{ActionDefinition, ComponentDefinition};
-use crate::egress::{EgressPolicy, SeenRequest, lock, scrub};
-use crate::invoke::{ActionError, ActionOutput, HttpResponse, Invocation, parse_json_text};
-use crate::oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
+use crate::egress::{EgressPolicy, scrub};
+use crate::error::HostError;
+use crate::invoke::{ActionError, Invocation};
+use crate::oauth::{Authorization, OAuthError, TokenSet};
 use crate::pool::HttpPool;
+use crate::results::action_result;
+use crate::runner::{Dynamic, GuestCall, HostState, Runner, engine};
 use crate::validate::{check_owned_inputs, schema_validator};
 use crate::value::{json_into_val, json_to_val, val_to_json};
-use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use url::Url;
+use wasmtime::Engine;
+use wasmtime::Store;
 use wasmtime::component::{
-    Component, ComponentExportIndex, InstancePre, Linker, ResourceTable, Type, Val,
-    types::ComponentItem,
+    Component, ComponentExportIndex, Instance, Linker, Type, Val, types::ComponentItem,
 };
-use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-/// The exported interface holding `describe: func() -> component-definition`.
-pub const DEFINITION_INTERFACE: &str = "root:component/definition";
-/// The exported interface holding one function per action.
-pub const ACTIONS_INTERFACE: &str = "root:component/actions";
-/// The exported interface holding `authorize`, `exchange-code` and `refresh` (optional: a
-/// component without it simply has no OAuth calls).
-pub const OAUTH_INTERFACE: &str = "root:component/oauth";
-/// The name of the describe function.
-pub const DESCRIBE_FUNCTION: &str = "describe";
+/// The name of the interface, in any package and at any version, that holds one function
+/// per action.
+pub const ACTIONS_INTERFACE: &str = "actions";
 /// The name of the parameter that receives the connection.
 pub const CONNECTION_PARAM: &str = "connection";
-
-/// How the host runs a component.
-///
-/// Every limit ends only the invocation that reached it, with [`HostError::Call`] saying
-/// which limit it was; the next invocation runs in a fresh instance as usual.
-#[derive(Debug, Clone)]
-pub struct HostConfig {
-    /// The most linear memory one invocation may use, in bytes (default 256 MiB), per
-    /// memory. Growing past it (or instantiating a larger one) traps: "the component
-    /// exceeded its memory limit of …".
-    pub memory_limit_bytes: usize,
-    /// The longest one invocation (instantiation and call, including the guest's waits for
-    /// HTTP answers and its sleeps) may take, wall-clock (default 5 minutes). Past it the
-    /// guest is stopped: "the component ran longer than the … call limit". HTTP timeouts the
-    /// guest asks for are cut to what is left of it. Budgets over a year count as a year.
-    ///
-    /// Five minutes because the Power BI component may itself wait up to 60 s for one
-    /// `Retry-After` and up to 30 s per backoff, and a debug build pushes 25,000 rows well
-    /// within it; an engine with shorter steps should lower it.
-    pub call_timeout: Duration,
-    /// The largest HTTP answer body the guest may read, in bytes (default 64 MiB). Reading
-    /// past it, or reading an answer whose `Content-Length` is larger, fails in the guest's
-    /// body stream with "HTTP response body size exceeds limit: N bytes" (wasmtime 48 hands
-    /// body-stream errors to the guest as text: `http-error-code` gives none for them).
-    pub max_response_bytes: u64,
-    /// The most elements one table may grow to (default 100,000). Growing past it traps.
-    pub max_table_elements: usize,
-    /// The most core instances one invocation may create (default 100). A component
-    /// creates a fixed number of them, so this refuses only unusually large components.
-    pub max_instances: usize,
-    /// The most tables one invocation may create (default 100).
-    pub max_tables: usize,
-    /// The most linear memories one invocation may create (default 10): each may use up to
-    /// `memory_limit_bytes`.
-    pub max_memories: usize,
-    /// The most the guest may write to stdout and stderr together, in bytes (default 1 MiB);
-    /// a write past it fails in the guest.
-    pub log_capacity_bytes: usize,
-    /// The hosts the guest may reach. `None` (the default) allows the host of the
-    /// definition's `api-base-url` and the hosts of the connection's `authorize-url` and
-    /// `token-url` (or their defaults in the connection definition).
-    pub allow_hosts: Option<Vec<String>>,
-    /// Hosts whose requests go to another base URL instead (for example a local emulator
-    /// at `http://127.0.0.1:PORT`). Redirected hosts are always allowed.
-    pub redirects: Vec<(String, Url)>,
-    /// Where compiled components are cached on disk (see [`crate::cache`]); `None` (the
-    /// default) compiles on every load. The CLI uses [`crate::cache::default_dir`].
-    pub cache_dir: Option<PathBuf>,
-    /// How many invocations may run at the same time on one [`Connector`] (default 32). Each
-    /// gets a ready slot from wasmtime's pooling allocator (instance, linear memories,
-    /// tables), so instantiating is cheap and dropping an instance resets its slot instead
-    /// of unmapping its memory. The pool holds two linear memories per concurrent call on
-    /// average; a call that finds no free slot fails with a `Call` error naming the limit.
-    /// Each memory slot reserves about 4 GiB of address space (not of RAM): 256 GiB for the
-    /// default 32, which a process limited by `RLIMIT_AS` must allow for.
-    pub max_concurrent_calls: u32,
-    /// Certificates (DER) trusted for `https` besides the webpki roots: a private CA in
-    /// front of the API, or a test server's own certificate (none by default).
-    pub extra_root_certificates: Vec<Vec<u8>>,
-    /// The threads of the connector's own Tokio runtime (default 1, at least 1). They drive
-    /// the kept-alive connections, and [`Connector::invoke_async`] runs its guests on them:
-    /// with more, async invocations compute in parallel. Either way a computing guest
-    /// yields its thread every five epoch ticks (about 50 ms), and the thread then polls its
-    /// sockets, timers and new tasks. Blocking invocations compute on their calling threads
-    /// whatever this is; on a two-core machine a second thread made them about 20 % slower
-    /// (docs/performance.md). Read when the connector is loaded.
-    pub worker_threads: usize,
-}
-
-impl Default for HostConfig {
-    fn default() -> Self {
-        Self {
-            memory_limit_bytes: 256 * 1024 * 1024,
-            call_timeout: Duration::from_secs(5 * 60),
-            max_response_bytes: 64 * 1024 * 1024,
-            max_table_elements: 100_000,
-            max_instances: 100,
-            max_tables: 100,
-            max_memories: 10,
-            log_capacity_bytes: 1024 * 1024,
-            allow_hosts: None,
-            redirects: Vec::new(),
-            cache_dir: None,
-            max_concurrent_calls: 32,
-            worker_threads: 1,
-            extra_root_certificates: Vec::new(),
-        }
-    }
-}
-
-impl HostConfig {
-    /// This configuration with requests to `host` sent to `to` instead.
-    pub fn redirect(mut self, host: impl Into<String>, to: Url) -> Self {
-        self.redirects.push((host.into(), to));
-        self
-    }
-}
-
-/// What can go wrong in the host itself (as opposed to an action's own [`ActionError`]).
-///
-/// Messages never contain the connection's secrets.
-#[derive(Debug, thiserror::Error)]
-pub enum HostError {
-    /// The component file could not be read or compiled.
-    #[error("cannot load the component {path}: {message}")]
-    Load {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        message: String,
-    },
-    /// The host's own setup (engine, linker) failed.
-    #[error("cannot set up the host: {0}")]
-    Setup(String),
-    /// The component lacks an export the contract requires.
-    #[error("the component does not export `{0}`")]
-    MissingExport(String),
-    /// The component's definition could not be read.
-    #[error("the component's definition is not valid: {0}")]
-    Definition(String),
-    /// No action has this key.
-    #[error("the component has no action `{0}`")]
-    UnknownAction(String),
-    /// The connection could not be turned into the component's connection record.
-    #[error("the connection is not valid: {0}")]
-    Connection(String),
-    /// Instantiating or calling the component failed: a trap, a panic in the guest, a limit.
-    #[error("`{function}` failed: {message}")]
-    Call {
-        /// The function called.
-        function: String,
-        /// The limit reached ("the component ran longer than the 2 s call limit", "the
-        /// component exceeded its memory limit of 16 MiB (…)"), or what wasmtime reported
-        /// (a trap with its wasm backtrace).
-        message: String,
-        /// What the guest wrote to stdout and stderr before it failed.
-        logs: String,
-        /// The requests the guest sent before it failed.
-        requests: Vec<SeenRequest>,
-    },
-    /// The function returned something other than `result<output, action-error>`.
-    #[error("`{function}` returned an unexpected value: {message}")]
-    UnexpectedResult {
-        /// The function called.
-        function: String,
-        /// What was wrong.
-        message: String,
-    },
-}
-
-/// The state of one invocation's store.
-struct HostState {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    egress: EgressPolicy,
-    limits: GuestLimits,
-    budget: CallBudget,
-}
-
-impl HasBudget for HostState {
-    fn budget(&mut self) -> &mut CallBudget {
-        &mut self.budget
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for HostState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.egress,
-        }
-    }
-}
 
 /// An invocation before its call (see [`Connector::prepare`]).
 enum Prepared {
@@ -234,8 +46,7 @@ enum Prepared {
 
 /// A call ready to make.
 struct PreparedCall {
-    index: ComponentExportIndex,
-    params: Vec<Val>,
+    dynamic: Dynamic,
     egress: EgressPolicy,
     secrets: Vec<String>,
 }
@@ -265,9 +76,11 @@ pub struct Connector {
     runner: Runner,
     definition: ComponentDefinition,
     definition_value: Value,
+    /// The name of the exported actions interface, such as `powerbi:connector/actions@0.2.0`.
+    actions_interface: String,
     actions: BTreeMap<String, ActionFunc>,
-    /// The functions of the oauth interface; empty when the component does not export it.
-    oauth: BTreeMap<String, ActionFunc>,
+    /// The oauth interface's functions; `None` when the component does not export it.
+    oauth: Option<oauth_iface::GuestIndices>,
     /// Whether the compiled component was read from the disk cache.
     from_cache: bool,
     /// Each action's compiled input schema, made once at load.
@@ -279,18 +92,13 @@ impl std::fmt::Debug for Connector {
         f.debug_struct("Connector")
             .field("component", &self.definition.info.key)
             .field("actions", &self.actions.keys().collect::<Vec<_>>())
-            .field("oauth", &self.oauth.keys().collect::<Vec<_>>())
+            .field("oauth", &self.oauth.is_some())
             .field("config", &self.runner.config)
             .finish()
     }
 }
 
 impl Connector {
-    /// Loads the component built from this workspace (see [`crate::component_path`]).
-    pub fn bundled(config: HostConfig) -> Result<Self, HostError> {
-        Self::load(crate::component_path(), config)
-    }
-
     /// Compiles the component at `path`, links WASI and wasi:http, and reads its definition.
     ///
     /// With [`HostConfig::cache_dir`] set, the compiled form is kept there and reused by
@@ -347,21 +155,13 @@ impl Connector {
             .instantiate_pre(&component)
             .map_err(|e| HostError::Setup(format!("{e:#}")))?;
 
-        let definition_name = interface_name(&engine, &component, DEFINITION_INTERFACE)?;
-        let definition_iface = component
-            .get_export_index(None, definition_name.as_str())
-            .ok_or_else(|| HostError::MissingExport(definition_name.clone()))?;
-        let describe = component
-            .get_export_index(Some(&definition_iface), DESCRIBE_FUNCTION)
-            .ok_or_else(|| HostError::MissingExport(format!("{definition_name}#describe")))?;
-
-        let actions_name = interface_name(&engine, &component, ACTIONS_INTERFACE)?;
-        let actions = exported_functions(&engine, &component, &actions_name)?;
+        let missing = |e: wasmtime::Error| HostError::MissingExport(format!("{e:#}"));
+        let definition_indices = definition_iface::GuestIndices::new(&pre).map_err(missing)?;
+        let describe = definition_indices_describe(&engine, &component)?;
+        let actions_interface = actions_interface(&engine, &component)?;
+        let actions = exported_functions(&engine, &component, &actions_interface)?;
         // The oauth interface is optional: the actions work without it.
-        let oauth = match interface_name(&engine, &component, OAUTH_INTERFACE) {
-            Ok(name) => exported_functions(&engine, &component, &name)?,
-            Err(_) => BTreeMap::new(),
-        };
+        let oauth = oauth_iface::GuestIndices::new(&pre).ok();
 
         let ticker = EpochTicker::start(&engine)
             .map_err(|e| HostError::Setup(format!("cannot start the epoch ticker: {e}")))?;
@@ -379,12 +179,28 @@ impl Connector {
             runtime: Some(runtime),
             _ticker: ticker,
         };
-        // describe needs no network: the default policy allows no host.
-        let (result, _logs, _requests) =
-            runner.call(&describe, DESCRIBE_FUNCTION, &[], EgressPolicy::default())?;
-        let definition_value = val_to_json(&result);
-        let definition: ComponentDefinition = serde_json::from_value(definition_value.clone())
-            .map_err(|e| HostError::Definition(e.to_string()))?;
+        // describe needs no network: the default policy allows no host. The host reads the
+        // typed record; the JSON shown to people (`pbi definition`) keeps the WIT's field
+        // names, so it comes from a second, dynamic call of the same function.
+        let definition = runner
+            .call(
+                "describe",
+                Describe(definition_indices),
+                EgressPolicy::default(),
+            )?
+            .value;
+        let definition_value = val_to_json(
+            &runner
+                .call(
+                    "describe",
+                    Dynamic {
+                        index: describe,
+                        params: Vec::new(),
+                    },
+                    EgressPolicy::default(),
+                )?
+                .value,
+        );
         let validators = definition
             .actions
             .iter()
@@ -395,6 +211,7 @@ impl Connector {
             runner,
             definition,
             definition_value,
+            actions_interface,
             actions,
             oauth,
             from_cache: false,
@@ -510,7 +327,8 @@ impl Connector {
             .find(|(name, _)| name != CONNECTION_PARAM)
         else {
             return Err(HostError::MissingExport(format!(
-                "{ACTIONS_INTERFACE}#{action_key} input parameter"
+                "{}#{action_key} input parameter",
+                self.actions_interface
             )));
         };
         Ok(json_into_val(Some(checked), input_ty)
@@ -551,9 +369,7 @@ impl Connector {
             Prepared::Refused(invocation) => return Ok(invocation),
             Prepared::Call(call) => call,
         };
-        let called = self
-            .runner
-            .call(&call.index, action_key, &call.params, call.egress)?;
+        let called = self.runner.call(action_key, call.dynamic, call.egress)?;
         invocation(action_key, called, &call.secrets)
     }
 
@@ -577,7 +393,7 @@ impl Connector {
         };
         let called = self
             .runner
-            .call_async(&call.index, action_key, call.params, call.egress)
+            .call_async(action_key, call.dynamic, call.egress)
             .await?;
         invocation(action_key, called, &call.secrets)
     }
@@ -619,13 +435,16 @@ impl Connector {
                 params.push(input);
             } else {
                 return Err(HostError::MissingExport(format!(
-                    "{ACTIONS_INTERFACE}#{action_key} with one input parameter"
+                    "{}#{action_key} with one input parameter",
+                    self.actions_interface
                 )));
             }
         }
         Ok(Prepared::Call(PreparedCall {
-            index: func.index,
-            params,
+            dynamic: Dynamic {
+                index: func.index,
+                params,
+            },
             egress: self.egress(connection, secrets.clone()),
             secrets,
         }))
@@ -633,7 +452,7 @@ impl Connector {
 
     /// Whether the component exports the oauth interface.
     pub fn has_oauth(&self) -> bool {
-        !self.oauth.is_empty()
+        self.oauth.is_some()
     }
 
     /// Starts an authorization-code flow: the component builds the authorization URL for
@@ -647,12 +466,13 @@ impl Connector {
         connection: &Value,
         redirect_uri: &str,
     ) -> Result<Result<Authorization, OAuthError>, HostError> {
-        let result = self.call_oauth(
-            "authorize",
+        self.call_oauth::<Authorization>(
+            OAuthCall::Authorize {
+                redirect_uri: redirect_uri.to_string(),
+            },
             connection,
-            &[OAuthArg::plain("redirect-uri", redirect_uri)],
-        )?;
-        oauth_result("authorize", &result, &[])
+            Vec::new(),
+        )
     }
 
     /// Exchanges the `code` the redirect brought (and the flow's `code_verifier`) for tokens,
@@ -665,16 +485,14 @@ impl Connector {
         code: &str,
         code_verifier: &str,
     ) -> Result<Result<TokenSet, OAuthError>, HostError> {
-        let args = [
-            OAuthArg::plain("redirect-uri", redirect_uri),
-            OAuthArg::secret("code", code),
-            OAuthArg::secret("code-verifier", code_verifier),
-        ];
-        let result = self.call_oauth("exchange-code", connection, &args)?;
-        oauth_result(
-            "exchange-code",
-            &result,
-            &secrets_of_args(connection, &args),
+        self.call_oauth::<TokenSet>(
+            OAuthCall::ExchangeCode {
+                redirect_uri: redirect_uri.to_string(),
+                code: code.to_string(),
+                code_verifier: code_verifier.to_string(),
+            },
+            connection,
+            vec![code.to_string(), code_verifier.to_string()],
         )
     }
 
@@ -685,60 +503,63 @@ impl Connector {
         connection: &Value,
         refresh_token: &str,
     ) -> Result<Result<TokenSet, OAuthError>, HostError> {
-        let args = [OAuthArg::secret("refresh-token", refresh_token)];
-        let result = self.call_oauth("refresh", connection, &args)?;
-        oauth_result("refresh", &result, &secrets_of_args(connection, &args))
+        self.call_oauth::<TokenSet>(
+            OAuthCall::Refresh {
+                refresh_token: refresh_token.to_string(),
+            },
+            connection,
+            vec![refresh_token.to_string()],
+        )
     }
 
-    /// Calls a function of the oauth interface in a fresh instance, with the connection and
-    /// the string arguments matched to its parameters by name.
-    fn call_oauth(
+    /// Calls a function of the oauth interface in a fresh instance; `secret_args` are the
+    /// call's own secrets, scrubbed from logs and errors with the connection's.
+    fn call_oauth<T>(
         &self,
-        function: &str,
+        call: OAuthCall,
         connection: &Value,
-        args: &[OAuthArg<'_>],
-    ) -> Result<Val, HostError> {
-        let func = self
+        secret_args: Vec<String>,
+    ) -> Result<Result<T, OAuthError>, HostError>
+    where
+        T: TryFrom<OAuthAnswer>,
+    {
+        let function = call.function();
+        let indices = self
             .oauth
-            .get(function)
-            .ok_or_else(|| HostError::MissingExport(format!("{OAUTH_INTERFACE}#{function}")))?;
-        let secrets = secrets_of_args(connection, args);
-        let mut params = Vec::with_capacity(func.params.len());
-        for (name, ty) in &func.params {
-            let value = if name == CONNECTION_PARAM {
-                match connection {
-                    Value::Null => Value::Object(Default::default()),
-                    other => other.clone(),
-                }
-            } else {
-                let arg = args.iter().find(|arg| arg.name == name).ok_or_else(|| {
-                    HostError::MissingExport(format!(
-                        "{OAUTH_INTERFACE}#{function} with a parameter `{name}` the host knows"
-                    ))
-                })?;
-                Value::String(arg.value.to_string())
-            };
-            // Conversion errors name the path, never the value.
-            let val = json_into_val(Some(value), ty).map_err(|e| {
-                let message = scrub(&e.to_string(), &secrets);
-                if name == CONNECTION_PARAM {
-                    HostError::Connection(message)
-                } else {
-                    HostError::UnexpectedResult {
-                        function: function.to_string(),
-                        message: format!("parameter `{name}`: {message}"),
-                    }
-                }
-            })?;
-            params.push(val);
-        }
-
-        let egress = self.egress(connection, secrets);
+            .clone()
+            .ok_or_else(|| HostError::MissingExport(format!("oauth#{function}")))?;
+        let mut secrets = secrets_of(connection);
+        secrets.extend(secret_args.into_iter().filter(|s| !s.is_empty()));
+        // Conversion errors name the field, never the value.
+        let typed: Connection = match connection {
+            Value::Null => Connection::default(),
+            other => serde_json::from_value(other.clone())
+                .map_err(|e| HostError::Connection(scrub(&e.to_string(), &secrets)))?,
+        };
+        let egress = self.egress(connection, secrets.clone());
         // The guest's logs are dropped on success: they may hold what the token endpoint
         // answered. A failure's logs are scrubbed of every secret the host knows.
-        let (result, _logs, _requests) =
-            self.runner.call(&func.index, function, &params, egress)?;
-        Ok(result)
+        let answer = self
+            .runner
+            .call(
+                function,
+                OAuthInvocation {
+                    indices,
+                    connection: typed.into(),
+                    call,
+                },
+                egress,
+            )?
+            .value;
+        match answer {
+            Ok(answer) => T::try_from(answer)
+                .map(Ok)
+                .map_err(|_| HostError::UnexpectedResult {
+                    function: function.to_string(),
+                    message: "an answer of another function".into(),
+                }),
+            Err(error) => Ok(Err(OAuthError::scrubbed(error, &secrets))),
+        }
     }
 
     fn lookup(&self, action_key: &str) -> Result<(&ActionDefinition, &ActionFunc), HostError> {
@@ -746,265 +567,10 @@ impl Connector {
             .definition
             .action(action_key)
             .ok_or_else(|| HostError::UnknownAction(action_key.to_string()))?;
-        let func = self
-            .actions
-            .get(action_key)
-            .ok_or_else(|| HostError::MissingExport(format!("{ACTIONS_INTERFACE}#{action_key}")))?;
+        let func = self.actions.get(action_key).ok_or_else(|| {
+            HostError::MissingExport(format!("{}#{action_key}", self.actions_interface))
+        })?;
         Ok((definition, func))
-    }
-}
-
-/// The engine every component is compiled with: epoch interruption on, so that the call
-/// deadline can stop guest code (a few percent slower than without), and the pooling
-/// allocator sized by `host` (see [`HostConfig::max_concurrent_calls`]).
-fn engine(host: &HostConfig) -> Result<Engine, HostError> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    config.allocation_strategy(pooling(host));
-    // For profiling: `PBI_PERFMAP=1` makes wasmtime write `/tmp/perf-<pid>.map`, so that
-    // `perf report` names the guest's functions (docs/performance.md, "Reproducing the profiles").
-    if std::env::var_os("PBI_PERFMAP").is_some() {
-        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    Engine::new(&config).map_err(|e| HostError::Setup(format!("{e:#}")))
-}
-
-/// The pool of instance slots: per component, the same limits the store's limiter applies;
-/// in total, enough for `max_concurrent_calls` components of the usual shape.
-///
-/// Every linear memory slot reserves its full address range (wasmtime's default
-/// reservation, a few GiB of address space, not of RAM), so the totals stay small.
-fn pooling(host: &HostConfig) -> wasmtime::PoolingAllocationConfig {
-    let calls = host.max_concurrent_calls.max(1);
-    let mut pool = wasmtime::PoolingAllocationConfig::new();
-    pool.total_component_instances(calls)
-        .total_core_instances(calls.saturating_mul(8))
-        .total_memories(calls.saturating_mul(2))
-        .total_tables(calls.saturating_mul(8))
-        // A slot cannot be larger than wasmtime's memory reservation (4 GiB, which is also
-        // all a 32-bit memory can address); the store's limiter applies the configured limit.
-        .max_memory_size(host.memory_limit_bytes.min(MAX_SLOT_MEMORY_BYTES))
-        .table_elements(host.max_table_elements)
-        .max_core_instances_per_component(clamp_u32(host.max_instances))
-        .max_memories_per_component(clamp_u32(host.max_memories))
-        .max_tables_per_component(clamp_u32(host.max_tables))
-        // A freed slot keeps its first pages mapped and zeroes them instead of handing them
-        // back to the kernel: the next instance does not fault them in again.
-        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-        .table_keep_resident(KEEP_RESIDENT_BYTES);
-    pool
-}
-
-/// The largest linear memory a pool slot holds (see [`pooling`]).
-const MAX_SLOT_MEMORY_BYTES: usize = 4 << 30;
-
-/// How much of a freed memory or table slot stays mapped (see [`pooling`]): about what one
-/// List Datasets call touches.
-const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
-
-fn clamp_u32(value: usize) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
-}
-
-/// The compiled component, linked, ready to instantiate.
-struct Runner {
-    engine: Engine,
-    pre: InstancePre<HostState>,
-    config: HostConfig,
-    /// Kept-alive connections, shared by every invocation (see [`crate::pool`]).
-    pool: HttpPool,
-    /// Runs blocking invocations on the calling thread (`block_on`) and async ones as tasks
-    /// on its worker threads (`HostConfig::worker_threads`), which also drive the pool's
-    /// connections, so that they are driven (and closed) between invocations. Always
-    /// `Some` until dropped (see the `Drop` impl).
-    runtime: Option<tokio::runtime::Runtime>,
-    /// Advances the engine's epoch until the engine is gone (after the runner and its last
-    /// store, see [`EpochTicker`]).
-    _ticker: EpochTicker,
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        // Dropping a runtime inside an async context panics; shutting it down in the
-        // background does not, so a connector may be dropped anywhere.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-/// How long past the call's deadline the host waits for the guest to end on its own (the
-/// epoch ticker and the cut waits stop it within a few ticks) before dropping the call.
-const DEADLINE_GRACE: Duration = Duration::from_millis(500);
-
-impl Runner {
-    /// Calls one exported function in a fresh store, blocking the calling thread on the
-    /// runner's runtime; returns its single result, the guest's output and the requests it
-    /// sent.
-    fn call(
-        &self,
-        index: &ComponentExportIndex,
-        function: &str,
-        params: &[Val],
-        egress: EgressPolicy,
-    ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
-        let (mut store, watch) = self.store(egress);
-        let outcome =
-            self.runtime()
-                .block_on(run(&self.pre, &mut store, *index, params, watch.deadline));
-        drop(store);
-        watch.finish(outcome, function)
-    }
-
-    /// [`Runner::call`] as a task on the runner's runtime, awaited from any other runtime
-    /// (or none). Dropping the returned future stops the call at its next wait.
-    async fn call_async(
-        &self,
-        index: &ComponentExportIndex,
-        function: &str,
-        params: Vec<Val>,
-        egress: EgressPolicy,
-    ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
-        let (mut store, watch) = self.store(egress);
-        let (pre, index, deadline) = (self.pre.clone(), *index, watch.deadline);
-        let mut task = AbortOnDrop(
-            self.runtime()
-                .spawn(async move { run(&pre, &mut store, index, &params, deadline).await }),
-        );
-        let outcome = match (&mut task.0).await {
-            Ok(outcome) => outcome,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(_) => Err(wasmtime::format_err!("the call was cancelled")),
-        };
-        watch.finish(outcome, function)
-    }
-
-    fn runtime(&self) -> &tokio::runtime::Runtime {
-        self.runtime
-            .as_ref()
-            .expect("the runtime lives as long as the runner")
-    }
-
-    /// A fresh store for one call, with its budget, egress policy and limits, and what the
-    /// host reads from the call afterwards.
-    fn store(&self, mut egress: EgressPolicy) -> (Store<HostState>, CallWatch) {
-        // The budget covers everything from here: instantiation, the call, its host waits.
-        let budget = CallBudget::starting_now(self.config.call_timeout);
-        let call_deadline = budget.deadline;
-        egress.deadline = Some(budget.deadline);
-        egress.max_response_bytes = Some(self.config.max_response_bytes);
-        let output = MemoryOutputPipe::new(self.config.log_capacity_bytes);
-        // No env, args, preopens or sockets: the guest's only way out is wasi:http, through
-        // the egress policy.
-        let wasi = WasiCtx::builder()
-            .stdout(output.clone())
-            .stderr(output.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        let watch = CallWatch {
-            output,
-            secrets: egress.secrets.clone(),
-            log: egress.log.clone(),
-            deadline: tokio::time::Instant::from_std(call_deadline) + DEADLINE_GRACE,
-            limit: self.config.call_timeout,
-        };
-        let state = HostState {
-            wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            egress,
-            limits: GuestLimits {
-                memory_bytes: self.config.memory_limit_bytes,
-                table_elements: self.config.max_table_elements,
-                instances: self.config.max_instances,
-                tables: self.config.max_tables,
-                memories: self.config.max_memories,
-            },
-            budget,
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(ticks_until_check(self.config.call_timeout).min(YIELD_TICKS));
-        store.epoch_deadline_callback(deadline_callback);
-        (store, watch)
-    }
-}
-
-/// Instantiates and calls `index` in `store`. The guest runs on a fiber inside this future:
-/// its waits for HTTP are awaits on the runtime that also drives the connections.
-async fn run(
-    pre: &InstancePre<HostState>,
-    store: &mut Store<HostState>,
-    index: ComponentExportIndex,
-    params: &[Val],
-    deadline: tokio::time::Instant,
-) -> wasmtime::Result<Vec<Val>> {
-    let limit = store.data().budget.limit;
-    let call = async {
-        let instance = pre.instantiate_async(&mut *store).await?;
-        let func = instance
-            .get_func(&mut *store, index)
-            .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
-        let mut results = vec![Val::Bool(false); func.ty(&*store).results().len()];
-        func.call_async(&mut *store, params, &mut results).await?;
-        Ok::<_, wasmtime::Error>(results)
-    };
-    // Epoch interruption stops running guest code, and the egress and clock waits end by the
-    // deadline; this ends a guest stuck in any other host await (a body write into a
-    // connection the server stopped reading). The store is dropped after it.
-    tokio::time::timeout_at(deadline, call)
-        .await
-        .unwrap_or_else(|_| Err(wasmtime::Error::new(Limit::CallTimeout(limit))))
-}
-
-/// What the host keeps of a call's store to read once the call is over.
-struct CallWatch {
-    output: MemoryOutputPipe,
-    secrets: Vec<String>,
-    log: std::sync::Arc<std::sync::Mutex<Vec<SeenRequest>>>,
-    /// The call's deadline plus [`DEADLINE_GRACE`].
-    deadline: tokio::time::Instant,
-    limit: Duration,
-}
-
-impl CallWatch {
-    /// The call's single result, the guest's output and the requests it sent; or the
-    /// error, scrubbed of the connection's secrets.
-    fn finish(
-        self,
-        outcome: wasmtime::Result<Vec<Val>>,
-        function: &str,
-    ) -> Result<(Val, String, Vec<SeenRequest>), HostError> {
-        let logs = scrub(
-            &String::from_utf8_lossy(&self.output.contents()),
-            &self.secrets,
-        );
-        let requests = lock(&self.log).clone();
-        match outcome {
-            Ok(mut results) if results.len() == 1 => Ok((results.remove(0), logs, requests)),
-            Ok(results) => Err(HostError::UnexpectedResult {
-                function: function.to_string(),
-                message: format!("{} results instead of one", results.len()),
-            }),
-            Err(error) => Err(HostError::Call {
-                function: function.to_string(),
-                message: scrub(&failure_message(&error, self.limit), &self.secrets),
-                logs,
-                requests,
-            }),
-        }
-    }
-}
-
-/// A spawned call that is aborted when the future awaiting it is dropped (an engine that
-/// cancels a step stops its guest).
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -1040,23 +606,152 @@ fn exported_functions(
     Ok(functions)
 }
 
-/// The export name matching `wanted`: exactly, or the same interface at another version.
-fn interface_name(
-    engine: &Engine,
-    component: &Component,
-    wanted: &str,
-) -> Result<String, HostError> {
+/// The exported interface named [`ACTIONS_INTERFACE`], in whatever package and version
+/// (`powerbi:connector/actions@0.2.0`).
+fn actions_interface(engine: &Engine, component: &Component) -> Result<String, HostError> {
     let component_type = component.component_type();
-    if component_type.get_export(engine, wanted).is_some() {
-        return Ok(wanted.to_string());
-    }
-    let unversioned = wanted.split('@').next().unwrap_or(wanted);
-    component_type
+    let mut found = component_type
         .exports(engine)
         .map(|(name, _)| name)
-        .find(|name| name.split('@').next() == Some(unversioned))
+        .filter(|name| {
+            let interface = name.split('@').next().unwrap_or(name);
+            interface.rsplit('/').next() == Some(ACTIONS_INTERFACE)
+        });
+    match (found.next(), found.next()) {
+        (Some(name), None) => Ok(name.to_string()),
+        (None, _) => Err(HostError::MissingExport(format!(
+            "an interface named `{ACTIONS_INTERFACE}`"
+        ))),
+        (Some(one), Some(two)) => Err(HostError::Definition(format!(
+            "two interfaces named `{ACTIONS_INTERFACE}`: {one} and {two}"
+        ))),
+    }
+}
+
+/// Where `describe` is, for the dynamic call that reads its answer as JSON.
+fn definition_indices_describe(
+    engine: &Engine,
+    component: &Component,
+) -> Result<ComponentExportIndex, HostError> {
+    let name = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name)
+        .find(|name| name.split('@').next() == Some("workflow:connector/definition"))
         .map(str::to_string)
-        .ok_or_else(|| HostError::MissingExport(wanted.to_string()))
+        .ok_or_else(|| HostError::MissingExport("workflow:connector/definition".into()))?;
+    let interface = component
+        .get_export_index(None, &name)
+        .ok_or_else(|| HostError::MissingExport(name.clone()))?;
+    component
+        .get_export_index(Some(&interface), "describe")
+        .ok_or_else(|| HostError::MissingExport(format!("{name}#describe")))
+}
+
+/// The typed `describe` call.
+struct Describe(definition_iface::GuestIndices);
+
+impl GuestCall for Describe {
+    type Output = ComponentDefinition;
+
+    async fn call(
+        self,
+        store: &mut Store<HostState>,
+        instance: Instance,
+    ) -> wasmtime::Result<ComponentDefinition> {
+        let guest = self.0.load(&mut *store, &instance)?;
+        guest.call_describe(&mut *store).await
+    }
+}
+
+/// One function of the oauth interface and its arguments besides the connection.
+enum OAuthCall {
+    Authorize {
+        redirect_uri: String,
+    },
+    ExchangeCode {
+        redirect_uri: String,
+        code: String,
+        code_verifier: String,
+    },
+    Refresh {
+        refresh_token: String,
+    },
+}
+
+impl OAuthCall {
+    /// The function's WIT name.
+    fn function(&self) -> &'static str {
+        match self {
+            Self::Authorize { .. } => "authorize",
+            Self::ExchangeCode { .. } => "exchange-code",
+            Self::Refresh { .. } => "refresh",
+        }
+    }
+}
+
+/// What an oauth function answered.
+enum OAuthAnswer {
+    Authorization(oauth_iface::Authorization),
+    Tokens(oauth_iface::TokenSet),
+}
+
+impl TryFrom<OAuthAnswer> for Authorization {
+    type Error = ();
+    fn try_from(answer: OAuthAnswer) -> Result<Self, ()> {
+        match answer {
+            OAuthAnswer::Authorization(a) => Ok(a.into()),
+            OAuthAnswer::Tokens(_) => Err(()),
+        }
+    }
+}
+
+impl TryFrom<OAuthAnswer> for TokenSet {
+    type Error = ();
+    fn try_from(answer: OAuthAnswer) -> Result<Self, ()> {
+        match answer {
+            OAuthAnswer::Tokens(t) => Ok(t.into()),
+            OAuthAnswer::Authorization(_) => Err(()),
+        }
+    }
+}
+
+/// An oauth call with its connection, ready to make.
+struct OAuthInvocation {
+    indices: oauth_iface::GuestIndices,
+    connection: crate::bindings::types_iface::Connection,
+    call: OAuthCall,
+}
+
+impl GuestCall for OAuthInvocation {
+    type Output = Result<OAuthAnswer, oauth_iface::OauthError>;
+
+    async fn call(
+        self,
+        store: &mut Store<HostState>,
+        instance: Instance,
+    ) -> wasmtime::Result<Self::Output> {
+        let guest = self.indices.load(&mut *store, &instance)?;
+        let c = &self.connection;
+        Ok(match self.call {
+            OAuthCall::Authorize { redirect_uri } => guest
+                .call_authorize(&mut *store, c, &redirect_uri)
+                .await?
+                .map(OAuthAnswer::Authorization),
+            OAuthCall::ExchangeCode {
+                redirect_uri,
+                code,
+                code_verifier,
+            } => guest
+                .call_exchange_code(&mut *store, c, &redirect_uri, &code, &code_verifier)
+                .await?
+                .map(OAuthAnswer::Tokens),
+            OAuthCall::Refresh { refresh_token } => guest
+                .call_refresh(&mut *store, c, &refresh_token)
+                .await?
+                .map(OAuthAnswer::Tokens),
+        })
+    }
 }
 
 /// The connection's secret values, to scrub from logs and errors.
@@ -1069,182 +764,33 @@ fn secrets_of(connection: &Value) -> Vec<String> {
         .collect()
 }
 
-/// One string argument of an oauth function, by its WIT parameter name.
-struct OAuthArg<'a> {
-    name: &'a str,
-    value: &'a str,
-    /// Whether the value is scrubbed from logs and errors.
-    secret: bool,
-}
-
-impl<'a> OAuthArg<'a> {
-    fn plain(name: &'a str, value: &'a str) -> Self {
-        Self {
-            name,
-            value,
-            secret: false,
-        }
-    }
-
-    fn secret(name: &'a str, value: &'a str) -> Self {
-        Self {
-            name,
-            value,
-            secret: true,
-        }
-    }
-}
-
-/// The connection's secrets and the secret arguments of an oauth call.
-fn secrets_of_args(connection: &Value, args: &[OAuthArg<'_>]) -> Vec<String> {
-    let mut secrets = secrets_of(connection);
-    secrets.extend(
-        args.iter()
-            .filter(|arg| arg.secret && !arg.value.is_empty())
-            .map(|arg| arg.value.to_string()),
-    );
-    secrets
-}
-
-/// The `oauth-error` record as JSON.
-#[derive(Deserialize)]
-struct RawOAuthError {
-    kind: OAuthErrorKind,
-    message: String,
-    code: Option<String>,
-    input: Option<String>,
-}
-
-/// Reads `result<T, oauth-error>`, scrubbing `secrets` from the error's message.
-fn oauth_result<T: serde::de::DeserializeOwned>(
-    function: &str,
-    result: &Val,
-    secrets: &[String],
-) -> Result<Result<T, OAuthError>, HostError> {
-    // serde's messages may quote the value they could not read, which may be a token: only
-    // the kind of problem is kept.
-    let unexpected = |what: &str| HostError::UnexpectedResult {
-        function: function.to_string(),
-        message: what.to_string(),
-    };
-    let Val::Result(result) = result else {
-        return Err(unexpected("not a result"));
-    };
-    match result {
-        Ok(Some(value)) => serde_json::from_value(val_to_json(value))
-            .map(Ok)
-            .map_err(|_| unexpected("the ok payload does not have the contract's shape")),
-        Err(Some(error)) => {
-            let raw: RawOAuthError = serde_json::from_value(val_to_json(error))
-                .map_err(|_| unexpected("not an oauth-error record"))?;
-            Ok(Err(OAuthError {
-                kind: raw.kind,
-                // The component promises never to echo secrets; the host makes sure.
-                message: scrub(&raw.message, secrets),
-                code: raw.code,
-                input: raw.input,
-            }))
-        }
-        _ => Err(unexpected("a result without a payload")),
-    }
-}
-
-/// The `output` record as JSON, but for `data` (see [`action_result`]).
-#[derive(Deserialize)]
-struct RawOutput {
-    http: Option<HttpResponse>,
-}
-
-/// The `action-error` record as JSON: `progress` is JSON text.
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct RawError {
-    kind: String,
-    message: String,
-    input: Option<String>,
-    status: Option<u16>,
-    code: Option<String>,
-    retry_after_seconds: Option<u32>,
-    progress: Option<String>,
-}
-
 /// An action's invocation from what its call returned.
 fn invocation(
     action_key: &str,
-    (result, logs, requests): (Val, String, Vec<SeenRequest>),
+    called: crate::runner::Called<Val>,
     secrets: &[String],
 ) -> Result<Invocation, HostError> {
     Ok(Invocation {
-        result: action_result(action_key, result, secrets)?,
-        logs,
-        requests,
+        result: action_result(action_key, called.value, secrets)?,
+        logs: called.logs,
+        requests: called.requests,
     })
-}
-
-/// Reads `result<output, action-error>`.
-fn action_result(
-    function: &str,
-    result: Val,
-    secrets: &[String],
-) -> Result<Result<ActionOutput, ActionError>, HostError> {
-    let unexpected = |message: String| HostError::UnexpectedResult {
-        function: function.to_string(),
-        message,
-    };
-    let Val::Result(result) = result else {
-        return Err(unexpected("not a result".to_string()));
-    };
-    match result {
-        Ok(Some(output)) => {
-            // `data` (all of an answer's JSON) moves out of the record; only the small rest
-            // goes through JSON.
-            let Val::Record(mut fields) = *output else {
-                return Err(unexpected("not an output record".to_string()));
-            };
-            let data = match fields.iter().position(|(name, _)| name == "data") {
-                Some(at) => match fields.remove(at).1 {
-                    Val::String(data) => data,
-                    _ => return Err(unexpected("the output's data is not a string".to_string())),
-                },
-                None => return Err(unexpected("an output record without data".to_string())),
-            };
-            let raw: RawOutput = serde_json::from_value(val_to_json(&Val::Record(fields)))
-                .map_err(|e| unexpected(scrub(&format!("not an output record: {e}"), secrets)))?;
-            Ok(Ok(ActionOutput {
-                data: parse_json_text(data),
-                http: raw.http,
-            }))
-        }
-        Err(Some(error)) => {
-            // serde's messages may quote a value: scrubbed like everything the guest says.
-            let raw: RawError = serde_json::from_value(val_to_json(&error)).map_err(|e| {
-                unexpected(scrub(&format!("not an action-error record: {e}"), secrets))
-            })?;
-            Ok(Err(ActionError {
-                kind: raw.kind,
-                // The component promises never to echo secrets; the host makes sure.
-                message: scrub(&raw.message, secrets),
-                input: raw.input,
-                status: raw.status,
-                code: raw.code,
-                retry_after_seconds: raw.retry_after_seconds,
-                progress: raw.progress.map(parse_json_text),
-            }))
-        }
-        _ => Err(unexpected("a result without a payload".to_string())),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The misbehaving test component (`crates/misbehave`), built by the build script.
-    const MISBEHAVE: &str = env!("PBI_MISBEHAVE_WASM");
+    use std::time::Duration;
+
+    /// The misbehaving test component (`crates/misbehave`).
+    fn misbehave() -> &'static Path {
+        pbi_component::misbehave_wasm()
+    }
 
     #[test]
     fn the_epoch_ticker_stops_when_the_connector_is_dropped() -> anyhow::Result<()> {
-        let connector = Connector::load(MISBEHAVE, HostConfig::default())?;
+        let connector = Connector::load(misbehave(), HostConfig::default())?;
         let alive = connector.runner._ticker.alive();
         assert!(
             alive.upgrade().is_some(),
@@ -1266,7 +812,7 @@ mod tests {
     #[test]
     fn a_guest_left_running_by_a_dropped_connector_still_ends() -> anyhow::Result<()> {
         let connector = Connector::load(
-            MISBEHAVE,
+            misbehave(),
             HostConfig {
                 call_timeout: Duration::from_secs(120),
                 ..HostConfig::default()
@@ -1277,10 +823,10 @@ mod tests {
             .enable_all()
             .build()?;
         engine.block_on(async {
-            // `list-groups` loops without ever calling the host; the engine gives up on it
+            // `spin-forever` loops without ever calling the host; the engine gives up on it
             // and unloads the connector while the aborted guest still computes.
             let spinning =
-                connector.invoke_async("list-groups", &Value::Null, serde_json::json!({}));
+                connector.invoke_async("spin-forever", &Value::Null, serde_json::json!({}));
             let gave_up = tokio::time::timeout(Duration::from_millis(300), spinning).await;
             assert!(gave_up.is_err(), "the loop ended on its own");
         });

@@ -188,15 +188,24 @@ pub(crate) struct GuestLimits {
     pub(crate) instances: usize,
     pub(crate) tables: usize,
     pub(crate) memories: usize,
+    /// The largest size a linear memory was created with or grew to (for
+    /// [`crate::CallObserver`]s).
+    pub(crate) peak_memory: usize,
+    /// The size of each linear memory when it was created.
+    pub(crate) initial_memory: Vec<usize>,
 }
 
 impl ResourceLimiter for GuestLimits {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if current == 0 {
+            self.initial_memory.push(desired);
+        }
+        self.peak_memory = self.peak_memory.max(desired);
         if desired > self.memory_bytes {
             return Err(wasmtime::Error::new(Limit::Memory {
                 limit: self.memory_bytes,

@@ -1,6 +1,7 @@
 //! What an invocation gives back: the action's output or typed error, the guest's logs and
 //! the requests it tried to send.
 
+pub use crate::bindings::types_iface::ErrorKind;
 use crate::egress::SeenRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,8 +46,8 @@ pub struct HttpResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ActionError {
-    /// The kind of failure: the `error-kind` case name, such as `invalid-input`.
-    pub kind: String,
+    /// The kind of failure (serialized as its WIT case name, such as `invalid-input`).
+    pub kind: ErrorKind,
     /// A sentence for a person.
     pub message: String,
     /// The input key at fault, for `invalid-input`.
@@ -62,14 +63,11 @@ pub struct ActionError {
     pub progress: Option<Value>,
 }
 
-/// The kind the host gives to input errors it finds itself.
-pub const INVALID_INPUT: &str = "invalid-input";
-
 impl ActionError {
     /// An `invalid-input` error about `input` (if one input is at fault).
     pub fn invalid_input(input: Option<&str>, message: impl Into<String>) -> Self {
         Self {
-            kind: INVALID_INPUT.to_string(),
+            kind: ErrorKind::InvalidInput,
             message: message.into(),
             input: input.map(str::to_string),
             status: None,
@@ -81,7 +79,7 @@ impl ActionError {
 
     /// Whether this is an `invalid-input` error.
     pub fn is_invalid_input(&self) -> bool {
-        self.kind == INVALID_INPUT
+        self.kind == ErrorKind::InvalidInput
     }
 }
 
@@ -126,7 +124,7 @@ mod tests {
             error.to_string(),
             "invalid-input: `top` must be a whole number (input `top`)"
         );
-        error.kind = "throttled".into();
+        error.kind = ErrorKind::Throttled;
         error.input = None;
         error.status = Some(429);
         error.retry_after_seconds = Some(3);

@@ -1,11 +1,14 @@
 //! A generic host for connector components.
 //!
-//! It loads any WebAssembly component that exports a definition interface (`describe`) and
-//! an actions interface (one function per action, each taking the connection and its own
-//! input record and returning `result<output, action-error>`), and runs those actions with
-//! JSON inputs. It knows nothing about the service a component talks to: inputs are checked
-//! against the component's own definition and converted to component values by reading the
-//! functions' types through wasmtime's dynamic component API.
+//! It loads any WebAssembly component that implements the generic contract
+//! `workflow:connector` (`wit/deps/workflow-connector`: the `definition` interface's
+//! `describe`, the optional `oauth` interface) and exports an interface named `actions` (one
+//! function per action, each taking the connection and its own input record and returning
+//! `result<output, action-error>`), and runs those actions with JSON inputs. It knows nothing
+//! about the service a component talks to: inputs are checked against the component's own
+//! definition and converted to component values by reading the functions' types through
+//! wasmtime's dynamic component API; the fixed interfaces are called through typed bindings
+//! ([`bindings`]).
 //!
 //! Every invocation gets a fresh instance with no environment, arguments, files or sockets;
 //! the guest's stdout and stderr are captured, its outgoing HTTP goes through an
@@ -24,43 +27,41 @@
 
 #![deny(missing_docs)]
 
+pub mod bindings;
 pub mod cache;
+mod config;
 mod connection;
 mod connector;
 mod containment;
 mod definition;
 mod egress;
+mod error;
 mod invoke;
 mod loopback;
 pub mod manifest;
 mod oauth;
+mod observe;
 mod pool;
+mod results;
+mod runner;
 mod session;
 mod tokens;
 mod validate;
 pub mod value;
 
+pub use config::HostConfig;
 pub use connection::{Connection, SECRET_KEYS};
-pub use connector::{
-    ACTIONS_INTERFACE, CONNECTION_PARAM, Connector, DEFINITION_INTERFACE, DESCRIBE_FUNCTION,
-    HostConfig, HostError, OAUTH_INTERFACE,
-};
+pub use connector::{ACTIONS_INTERFACE, CONNECTION_PARAM, Connector};
 pub use definition::{
     ActionDefinition, Choice, ComponentDefinition, ComponentInfo, ConnectionDefinition,
     InputDefinition, InputType,
 };
 pub use egress::{EgressPolicy, REDACTED, SeenRequest};
-pub use invoke::{ActionError, ActionOutput, HttpResponse, INVALID_INPUT, Invocation};
+pub use error::HostError;
+pub use invoke::{ActionError, ActionOutput, ErrorKind, HttpResponse, Invocation};
 pub use loopback::{CALLBACK_PATH, Callback, RedirectError, RedirectListener};
 pub use oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
+pub use observe::{CallObserver, CallStats};
 pub use pool::HttpPool;
 pub use session::{DEFAULT_REFRESH_MARGIN, REFRESH_ON_KINDS, Session, SessionError};
 pub use tokens::{TOKEN_FILE_ENV, TokenFile, TokenFileError, unix_now};
-
-use std::path::Path;
-
-/// The component built from this workspace by the build script (the `.wasm` file under
-/// `target/component-build`), or the file `PBI_HOST_PREBUILT_COMPONENT` named at build time.
-pub fn component_path() -> &'static Path {
-    Path::new(env!("PBI_COMPONENT_WASM"))
-}

@@ -15,7 +15,7 @@ pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 /// An input's documented default as a typed JSON value (`"false"` → `false`, `"0"` → `0`).
 pub fn typed_default(input: &InputDefinition) -> Option<Value> {
     let text = input.default.as_deref()?;
-    Some(match input.input_type {
+    Some(match input.type_ {
         InputType::Boolean => Value::Bool(text.eq_ignore_ascii_case("true")),
         InputType::Integer => text
             .parse::<i64>()
@@ -37,13 +37,13 @@ pub fn input_schema(input: &InputDefinition) -> Value {
     if let Some(comments) = &input.comments {
         schema.insert("description".into(), comments.clone().into());
     }
-    match input.input_type {
+    match input.type_ {
         InputType::String | InputType::Password => {
             schema.insert("type".into(), "string".into());
             if must_be_given(input) {
                 schema.insert("minLength".into(), 1.into());
             }
-            if input.input_type == InputType::Password {
+            if input.type_ == InputType::Password {
                 schema.insert("writeOnly".into(), true.into());
             }
         }
@@ -89,7 +89,7 @@ pub fn input_schema(input: &InputDefinition) -> Value {
         schema.insert("default".into(), default);
     }
     if let Some(example) = &input.example {
-        let value = match input.input_type {
+        let value = match input.type_ {
             InputType::Code => {
                 serde_json::from_str(example).unwrap_or_else(|_| example.clone().into())
             }
@@ -130,7 +130,7 @@ pub fn action_schema(action: &ActionDefinition) -> Value {
 
 /// An input as the manifest lists it.
 fn manifest_input(input: &InputDefinition) -> Value {
-    let (kind, collection) = match input.input_type {
+    let (kind, collection) = match input.type_ {
         InputType::String | InputType::Picklist => ("string", None),
         InputType::Password => ("password", None),
         InputType::Boolean => ("boolean", None),
@@ -150,7 +150,7 @@ fn manifest_input(input: &InputDefinition) -> Value {
     if let Some(comments) = &input.comments {
         out.insert("comments".into(), comments.clone().into());
     }
-    if input.input_type == InputType::Code {
+    if input.type_ == InputType::Code {
         out.insert("language".into(), "json".into());
     }
     if !input.choices.is_empty() {
@@ -245,10 +245,12 @@ fn input_table(inputs: &[InputDefinition]) -> String {
     out
 }
 
-/// The generated reference pages: `(file name, Markdown)`.
+/// The generated reference pages: `(file name, Markdown)`. `examples_source` says where the
+/// example outputs were captured (such as "the local Power BI service").
 pub fn reference_docs(
     definition: &ComponentDefinition,
     examples: &Map<String, Value>,
+    examples_source: &str,
 ) -> Vec<(String, String)> {
     const GENERATED: &str =
         "<!-- Generated from the component's definition by `pbi docs`; do not edit. -->\n\n";
@@ -260,25 +262,14 @@ pub fn reference_docs(
             "Key `{}`, OAuth 2.0 grant `{}`.\n\n",
             c.key, c.oauth2_type
         ));
-        connection.push_str(
-            "## Setup\n\n\
-             1. In the Azure Portal, register an application (Azure Active Directory → App registrations → New registration).\n\
-             2. Copy its Application (client) ID; under Certificates & secrets create a client secret and copy its value.\n\
-             3. Under API permissions add Power BI Service delegated permissions, and make sure `offline_access` is requested so the connection receives refresh tokens.\n\
-             4. Fill in the inputs below. Single-tenant apps use the tenant-specific endpoints; multi-tenant apps can keep the common ones.\n\n",
-        );
+        if let Some(setup) = &c.setup {
+            connection.push_str(&format!("## Setup\n\n{setup}\n\n"));
+        }
         connection.push_str("## Inputs\n\n");
         connection.push_str(&input_table(&c.inputs));
-        connection.push_str(
-            "\n## OAuth endpoint notes\n\n\
-             The component reads each endpoint's version from its path and sends what it understands: \
-             v1 endpoints (`.../oauth2/authorize`, `.../oauth2/token`) get `resource=https://analysis.windows.net/powerbi/api`, \
-             v2 endpoints (`.../oauth2/v2.0/...`) get `scope` and never `resource` (they reject it with AADSTS90100). \
-             The documented defaults pair a v1 Authorize URL with a v2 Token URL; they work as given, \
-             but the matched v2 pair (`https://login.microsoftonline.com/common/oauth2/v2.0/authorize` with \
-             `https://login.microsoftonline.com/common/oauth2/v2.0/token`) is recommended. \
-             See `docs/decisions.md`.\n",
-        );
+        if let Some(notes) = &c.notes {
+            connection.push_str(&format!("\n{notes}\n"));
+        }
     }
     pages.push(("connection.md".to_string(), connection));
     let mut actions = String::from(GENERATED);
@@ -293,9 +284,9 @@ pub fn reference_docs(
         ));
         actions.push_str(&input_table(&a.inputs));
         if let Some(example) = examples.get(&a.key) {
-            actions.push_str(
-                "\nExample output (captured from the local Power BI service):\n\n```json\n",
-            );
+            actions.push_str(&format!(
+                "\nExample output (captured from {examples_source}):\n\n```json\n"
+            ));
             actions.push_str(&serde_json::to_string_pretty(example).unwrap_or_default());
             actions.push_str("\n```\n");
         }

@@ -1,7 +1,8 @@
 //! What the contract's `oauth` interface hands back: the start of an authorization-code flow,
 //! tokens, and OAuth failures. Every secret is kept out of `Debug` output.
 
-use crate::egress::REDACTED;
+use crate::bindings::oauth_iface as wit;
+use crate::egress::{REDACTED, scrub};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -17,6 +18,16 @@ pub struct Authorization {
     pub state: String,
     /// The PKCE code verifier to keep for the code exchange. Secret.
     pub code_verifier: String,
+}
+
+impl From<wit::Authorization> for Authorization {
+    fn from(a: wit::Authorization) -> Self {
+        Self {
+            url: a.url,
+            state: a.state,
+            code_verifier: a.code_verifier,
+        }
+    }
 }
 
 impl fmt::Debug for Authorization {
@@ -48,6 +59,18 @@ pub struct TokenSet {
     pub scope: Option<String>,
 }
 
+impl From<wit::TokenSet> for TokenSet {
+    fn from(t: wit::TokenSet) -> Self {
+        Self {
+            access_token: t.access_token,
+            token_type: t.token_type,
+            expires_in_seconds: t.expires_in_seconds,
+            refresh_token: t.refresh_token,
+            scope: t.scope,
+        }
+    }
+}
+
 impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
@@ -64,39 +87,7 @@ impl fmt::Debug for TokenSet {
 }
 
 /// Which kind of OAuth failure (the contract's `oauth-error-kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OAuthErrorKind {
-    /// A connection value or argument is wrong; `input` names it. Nothing was sent.
-    InvalidInput,
-    /// The grant is no longer good: the user must authorize again.
-    AuthorizeAgain,
-    /// The client ID or client secret was refused.
-    InvalidClient,
-    /// Any other refusal by the identity platform.
-    Service,
-    /// The token endpoint could not be reached.
-    Transport,
-}
-
-impl OAuthErrorKind {
-    /// The WIT case name, such as `authorize-again`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidInput => "invalid-input",
-            Self::AuthorizeAgain => "authorize-again",
-            Self::InvalidClient => "invalid-client",
-            Self::Service => "service",
-            Self::Transport => "transport",
-        }
-    }
-}
-
-impl fmt::Display for OAuthErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::bindings::oauth_iface::OauthErrorKind as OAuthErrorKind;
 
 /// Why an OAuth call failed (the contract's `oauth-error` record).
 ///
@@ -115,6 +106,17 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
+    /// The component's error, its message scrubbed of `secrets` (the component promises
+    /// never to echo one; the host makes sure).
+    pub(crate) fn scrubbed(error: wit::OauthError, secrets: &[String]) -> Self {
+        Self {
+            kind: error.kind,
+            message: scrub(&error.message, secrets),
+            code: error.code,
+            input: error.input,
+        }
+    }
+
     /// Whether the user must authorize again (the grant is no longer good).
     pub fn is_authorize_again(&self) -> bool {
         self.kind == OAuthErrorKind::AuthorizeAgain

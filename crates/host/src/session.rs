@@ -1,8 +1,10 @@
 //! A signed-in connection that keeps working: it refreshes the access token before it
 //! expires and when the service says it has, and saves rotated tokens.
 
-use crate::connector::{Connector, HostError};
+use crate::connector::Connector;
 use crate::egress::REDACTED;
+use crate::error::HostError;
+use crate::invoke::ErrorKind;
 use crate::invoke::Invocation;
 use crate::oauth::OAuthError;
 use crate::tokens::{TokenFile, TokenFileError, unix_now};
@@ -15,7 +17,7 @@ use std::time::Duration;
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// The action error kinds that mean the access token is not (or no longer) accepted.
-pub const REFRESH_ON_KINDS: [&str; 2] = ["unauthorized", "token-expired"];
+pub const REFRESH_ON_KINDS: [ErrorKind; 2] = [ErrorKind::Unauthorized, ErrorKind::TokenExpired];
 
 /// Why a [`Session`] could not do what was asked. Messages never contain a token or secret.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +174,7 @@ impl<'c> Session<'c> {
             .invoke(action_key, &self.connection(), inputs)?;
         let refused = matches!(
             &invocation.result,
-            Err(error) if REFRESH_ON_KINDS.contains(&error.kind.as_str())
+            Err(error) if REFRESH_ON_KINDS.contains(&error.kind)
         );
         // A token refreshed a moment ago that is refused will not fare better refreshed
         // again; without a refresh token there is nothing to try.

@@ -169,18 +169,11 @@ fn is_empty(input: &InputDefinition, value: &Value) -> bool {
         Value::Null => true,
         Value::String(s) => s.trim().is_empty(),
         Value::Array(items) => {
-            items.is_empty()
-                && matches!(
-                    input.input_type,
-                    InputType::KeyValueList | InputType::FileList
-                )
+            items.is_empty() && matches!(input.type_, InputType::KeyValueList | InputType::FileList)
         }
         Value::Object(object) => {
             object.is_empty()
-                && matches!(
-                    input.input_type,
-                    InputType::KeyValueList | InputType::FileList
-                )
+                && matches!(input.type_, InputType::KeyValueList | InputType::FileList)
         }
         _ => false,
     }
@@ -205,7 +198,7 @@ fn require(input: &InputDefinition, given: Option<&Value>) -> Result<(), Box<Act
 /// Checks one non-empty value; returns its normalized form when that differs.
 fn check_value(input: &InputDefinition, value: &Value) -> Result<Option<Value>, Box<ActionError>> {
     let key = input.key.as_str();
-    match input.input_type {
+    match input.type_ {
         InputType::Integer => {
             let Some(whole) = to_whole(value) else {
                 return Err(invalid(
@@ -272,7 +265,7 @@ mod tests {
         InputDefinition {
             key: key.into(),
             label: key.to_uppercase(),
-            input_type,
+            type_: input_type,
             required,
             default: None,
             comments: None,
@@ -313,7 +306,7 @@ mod tests {
 
     fn fails_on(inputs: Value) -> Option<String> {
         check_inputs(&action(), &inputs).err().and_then(|e| {
-            assert_eq!(e.kind, "invalid-input");
+            assert_eq!(e.kind, crate::ErrorKind::InvalidInput);
             e.input
         })
     }

@@ -17,7 +17,8 @@ fn config(dir: &std::path::Path) -> HostConfig {
 #[test]
 fn second_load_comes_from_the_cache() -> Result<()> {
     let dir = TempDir::new()?;
-    let first = Connector::bundled(config(dir.path())).context("first load")?;
+    let first = Connector::load(pbi_component::connector_wasm(), config(dir.path()))
+        .context("first load")?;
     ensure!(!first.from_cache(), "nothing cached yet");
     let files: Vec<_> = std::fs::read_dir(dir.path())?.collect::<Result<_, _>>()?;
     ensure!(files.len() == 1, "one compiled artifact: {files:?}");
@@ -27,7 +28,8 @@ fn second_load_comes_from_the_cache() -> Result<()> {
         mode & 0o077 == 0,
         "only the user may read the artifact: {mode:o}"
     );
-    let second = Connector::bundled(config(dir.path())).context("second load")?;
+    let second = Connector::load(pbi_component::connector_wasm(), config(dir.path()))
+        .context("second load")?;
     ensure!(
         second.from_cache(),
         "the second load reuses the compiled form"
@@ -39,14 +41,14 @@ fn second_load_comes_from_the_cache() -> Result<()> {
         allow_hosts: Some(Vec::new()),
         ..config(dir.path())
     };
-    let third = Connector::bundled(closed)?;
+    let third = Connector::load(pbi_component::connector_wasm(), closed)?;
     let call = third.invoke(
         "list-groups",
         &serde_json::json!({"client-id": "c", "client-secret": "s", "access-token": "t"}),
         &serde_json::json!({}),
     )?;
     ensure!(
-        call.result.as_ref().err().map(|e| e.kind.as_str()) == Some("transport"),
+        call.result.as_ref().err().map(|e| e.kind) == Some(pbi_host::ErrorKind::Transport),
         "{:?}",
         call.result
     );
@@ -56,16 +58,17 @@ fn second_load_comes_from_the_cache() -> Result<()> {
 #[test]
 fn a_damaged_artifact_is_replaced() -> Result<()> {
     let dir = TempDir::new()?;
-    Connector::bundled(config(dir.path()))?;
+    Connector::load(pbi_component::connector_wasm(), config(dir.path()))?;
     let file = std::fs::read_dir(dir.path())?
         .next()
         .context("artifact")??
         .path();
     std::fs::write(&file, b"not a compiled component")?;
-    let again = Connector::bundled(config(dir.path())).context("load past a damaged file")?;
+    let again = Connector::load(pbi_component::connector_wasm(), config(dir.path()))
+        .context("load past a damaged file")?;
     ensure!(!again.from_cache(), "the damaged file was not used");
     ensure!(
-        Connector::bundled(config(dir.path()))?.from_cache(),
+        Connector::load(pbi_component::connector_wasm(), config(dir.path()))?.from_cache(),
         "and it was replaced"
     );
     Ok(())

@@ -14,15 +14,17 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The misbehaving component, built by the host's build script.
-const MISBEHAVE: &str = env!("PBI_MISBEHAVE_WASM");
+/// The misbehaving component, built by `pbi-component`.
+fn misbehave() -> &'static std::path::Path {
+    pbi_component::misbehave_wasm()
+}
 
 /// Slack on top of a call budget for the host's own work in a debug build on a busy
 /// two-core machine (instantiation, tearing the store down, the test's threads).
 const SLACK: Duration = Duration::from_secs(3);
 
 fn load(config: HostConfig) -> Result<Connector> {
-    Connector::load(MISBEHAVE, config).context("loading the misbehaving component")
+    Connector::load(misbehave(), config).context("loading the misbehaving component")
 }
 
 /// The component with only the loopback address reachable.
@@ -61,12 +63,8 @@ fn call_error(outcome: Result<Invocation, HostError>) -> Result<(String, String)
 
 /// The next call on the same connector runs normally.
 fn next_call_works(connector: &Connector) -> Result<()> {
-    let next = invoke(
-        connector,
-        "delete-rows",
-        json!({"dataset-id": "d", "table-name": "t"}),
-    )
-    .context("the call after the failure")?;
+    let next =
+        invoke(connector, "return-at-once", json!({})).context("the call after the failure")?;
     let output = next
         .result
         .map_err(|e| anyhow!("the call after the failure failed: {e:?}"))?;
@@ -77,7 +75,7 @@ fn next_call_works(connector: &Connector) -> Result<()> {
 #[test]
 fn a_trap_fails_that_call_only() -> Result<()> {
     let connector = load(HostConfig::default())?;
-    let (message, logs) = call_error(invoke(&connector, "list-datasets", json!({})))?;
+    let (message, logs) = call_error(invoke(&connector, "panic", json!({})))?;
     ensure!(
         message.starts_with("the component trapped: wasm `unreachable` instruction executed"),
         "{message}"
@@ -94,7 +92,7 @@ fn an_endless_loop_ends_at_the_call_limit() -> Result<()> {
         ..HostConfig::default()
     })?;
     let start = Instant::now();
-    let (message, _) = call_error(invoke(&connector, "list-groups", json!({})))?;
+    let (message, _) = call_error(invoke(&connector, "spin-forever", json!({})))?;
     let took = start.elapsed();
     ensure!(
         message == "the component ran longer than the 500 ms call limit",
@@ -111,7 +109,7 @@ fn a_memory_blow_up_fails_that_call_only() -> Result<()> {
         memory_limit_bytes: 16 * 1024 * 1024,
         ..HostConfig::default()
     })?;
-    let (message, _) = call_error(invoke(&connector, "list-reports", json!({})))?;
+    let (message, _) = call_error(invoke(&connector, "allocate-forever", json!({})))?;
     ensure!(
         message.starts_with("the component exceeded its memory limit of 16 MiB"),
         "{message}"
@@ -126,7 +124,7 @@ fn a_memory_limit_below_the_initial_memory_fails_instantiation_only() -> Result<
         memory_limit_bytes: 64 * 1024,
         ..HostConfig::default()
     });
-    let (message, _) = call_error(invoke(&connector, "list-reports", json!({})))?;
+    let (message, _) = call_error(invoke(&connector, "allocate-forever", json!({})))?;
     ensure!(
         message.starts_with("the component exceeded its memory limit of 64 KiB"),
         "{message}"
@@ -142,8 +140,8 @@ fn a_table_limit_below_the_component_fails_instantiation_only() -> Result<()> {
         max_table_elements: 1,
         ..HostConfig::default()
     });
-    let inputs = json!({"dataset-id": "d", "table-name": "t"});
-    let (message, _) = call_error(invoke(&connector, "delete-rows", inputs))?;
+    let inputs = json!({});
+    let (message, _) = call_error(invoke(&connector, "return-at-once", inputs))?;
     ensure!(
         message.starts_with("the component exceeded its table limit of 1 elements"),
         "{message}"
@@ -160,8 +158,8 @@ fn a_long_sleep_ends_at_the_call_limit() -> Result<()> {
         ..HostConfig::default()
     })?;
     let start = Instant::now();
-    let inputs = json!({"dataset-id": "d", "table-name": "t", "columns": "[]"});
-    let (message, _) = call_error(invoke(&connector, "update-table", inputs))?;
+    let inputs = json!({});
+    let (message, _) = call_error(invoke(&connector, "sleep-an-hour", inputs))?;
     let took = start.elapsed();
     ensure!(
         message == "the component ran longer than the 1 s call limit",
@@ -188,15 +186,11 @@ fn the_instance_pool_bounds_concurrent_calls_and_reuses_its_slots() -> Result<()
     std::thread::scope(|scope| -> Result<()> {
         // This call sleeps, holding the only slot until its budget ends.
         let sleeper = scope.spawn(|| {
-            let inputs = json!({"dataset-id": "d", "table-name": "t", "columns": "[]"});
-            invoke(&connector, "update-table", inputs)
+            let inputs = json!({});
+            invoke(&connector, "sleep-an-hour", inputs)
         });
         std::thread::sleep(Duration::from_millis(500));
-        let (message, _) = call_error(invoke(
-            &connector,
-            "delete-rows",
-            json!({"dataset-id": "d", "table-name": "t"}),
-        ))?;
+        let (message, _) = call_error(invoke(&connector, "return-at-once", json!({})))?;
         ensure!(message.contains("concurrent"), "{message}");
         let (slept, _) = call_error(
             sleeper
@@ -243,11 +237,7 @@ fn a_server_that_stops_reading_a_request_body_does_not_hold_the_call() -> Result
     })?;
     let start = Instant::now();
     // A 64 MiB body: far more than the socket buffers hold.
-    let outcome = invoke(
-        &connector,
-        "list-tables",
-        json!({"dataset-id": url, "page-offset": 64}),
-    );
+    let outcome = invoke(&connector, "fetch", json!({"url": url, "upload-mib": 64}));
     let took = start.elapsed();
     stop.store(true, Ordering::SeqCst);
     let _ = server.join();
@@ -371,7 +361,7 @@ fn answer_one(mut stream: TcpStream, answer: Answer) -> std::io::Result<()> {
     }
 }
 
-/// The guest's action error for a `list-tables` call that must fail in the guest.
+/// The guest's action error for a `fetch` call that must fail in the guest.
 fn guest_error(outcome: Result<Invocation, HostError>) -> Result<String> {
     let invocation = outcome.map_err(|e| anyhow!("expected the guest's own error, got {e}"))?;
     match invocation.result {
@@ -401,11 +391,7 @@ fn an_endless_answer_fails_at_the_cap() -> Result<()> {
         max_response_bytes: cap,
         ..HostConfig::default()
     })?;
-    let message = guest_error(invoke(
-        &connector,
-        "list-tables",
-        json!({"dataset-id": server.url}),
-    ))?;
+    let message = guest_error(invoke(&connector, "fetch", json!({"url": server.url})))?;
     ensure!(
         message.contains(&format!("size exceeds limit: {cap} bytes")),
         "{message}"
@@ -427,11 +413,7 @@ fn an_answer_declared_over_the_cap_fails_before_any_byte() -> Result<()> {
         max_response_bytes: cap,
         ..HostConfig::default()
     })?;
-    let message = guest_error(invoke(
-        &connector,
-        "list-tables",
-        json!({"dataset-id": server.url}),
-    ))?;
+    let message = guest_error(invoke(&connector, "fetch", json!({"url": server.url})))?;
     ensure!(
         message.contains(&format!("size exceeds limit: {cap} bytes")),
         "{message}"
@@ -447,7 +429,7 @@ fn an_answer_under_the_cap_is_read_whole() -> Result<()> {
         max_response_bytes: 5,
         ..HostConfig::default()
     })?;
-    let invocation = invoke(&connector, "list-tables", json!({"dataset-id": server.url}))?;
+    let invocation = invoke(&connector, "fetch", json!({"url": server.url}))?;
     let output = invocation
         .result
         .map_err(|e| anyhow!("a 5-byte answer under a 5-byte cap failed: {e:?}"))?;
@@ -455,7 +437,7 @@ fn an_answer_under_the_cap_is_read_whole() -> Result<()> {
     Ok(())
 }
 
-/// Calls `list-tables` against `server` with `budget`; returns how long it took and what it
+/// Calls `fetch` against `server` with `budget`; returns how long it took and what it
 /// ended with. `guest_timeout_ms` is the timeout the guest asks for, if any.
 fn timed(
     server: &Server,
@@ -466,12 +448,12 @@ fn timed(
         call_timeout: budget,
         ..HostConfig::default()
     })?;
-    let mut inputs = json!({"dataset-id": server.url});
+    let mut inputs = json!({"url": server.url});
     if let Some(ms) = guest_timeout_ms {
-        inputs["top"] = json!(ms);
+        inputs["timeout-ms"] = json!(ms);
     }
     let start = Instant::now();
-    let outcome = invoke(&connector, "list-tables", inputs);
+    let outcome = invoke(&connector, "fetch", inputs);
     let took = start.elapsed();
     // Either the guest saw its request time out and said so, or it was stopped at the
     // deadline when it ran on: both end the call within the budget.
@@ -555,10 +537,10 @@ fn a_dropped_async_call_stops_its_guest_and_frees_its_instance() -> Result<()> {
     let connection = Connection::default().to_json();
     let engine = engine_runtime()?;
     engine.block_on(async {
-        // `update-table` sleeps for its whole budget, holding the only instance slot; the
+        // `sleep-an-hour` sleeps for its whole budget, holding the only instance slot; the
         // engine gives up on it after 300 ms.
-        let inputs = json!({"dataset-id": "d", "table-name": "t", "columns": "[]"});
-        let sleeping = connector.invoke_async("update-table", &connection, inputs);
+        let inputs = json!({});
+        let sleeping = connector.invoke_async("sleep-an-hour", &connection, inputs);
         let gave_up = tokio::time::timeout(Duration::from_millis(300), sleeping).await;
         ensure!(
             gave_up.is_err(),
@@ -569,11 +551,7 @@ fn a_dropped_async_call_stops_its_guest_and_frees_its_instance() -> Result<()> {
         let started = Instant::now();
         loop {
             let next = connector
-                .invoke_async(
-                    "delete-rows",
-                    &connection,
-                    json!({"dataset-id": "d", "table-name": "t"}),
-                )
+                .invoke_async("return-at-once", &connection, json!({}))
                 .await;
             match next {
                 Ok(invocation) => {
@@ -609,18 +587,14 @@ fn async_guests_that_never_wait_leave_room_for_other_calls() -> Result<()> {
     // Two endless loops on the connector's two worker threads, and after them a call that
     // fetches an answer: it gets a thread, its connection is driven and its answer read,
     // because the loops yield every few ticks and let the workers poll sockets and timers.
-    let spin = || connector.invoke_async("list-groups", &connection, json!({}));
+    let spin = || connector.invoke_async("spin-forever", &connection, json!({}));
     let (first, second, quick) = engine.block_on(async {
         let quick = async {
             // Let the loops start first.
             tokio::time::sleep(Duration::from_millis(300)).await;
             let started = Instant::now();
             let outcome = connector
-                .invoke_async(
-                    "list-tables",
-                    &connection,
-                    json!({"dataset-id": server.url}),
-                )
+                .invoke_async("fetch", &connection, json!({"url": server.url}))
                 .await;
             (outcome, started.elapsed())
         };

@@ -26,7 +26,7 @@ fn connection() -> Value {
 /// The bundled component, with every default host sent to `recorder` and nothing else
 /// allowed.
 fn redirected(recorder: &Recorder) -> Result<Connector> {
-    let mut connector = Connector::bundled(HostConfig::default())?;
+    let mut connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
     let mut config = HostConfig {
         allow_hosts: Some(Vec::new()),
         ..HostConfig::default()
@@ -84,7 +84,7 @@ fn assert_no_secrets(what: &str) {
 
 #[test]
 fn describe_returns_exported_actions() -> Result<()> {
-    let connector = Connector::bundled(HostConfig::default())?;
+    let connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
     let definition = connector.definition();
     ensure!(!definition.actions.is_empty(), "no actions");
     let exported: Vec<&str> = connector.exported_actions().collect();
@@ -105,7 +105,7 @@ fn describe_returns_exported_actions() -> Result<()> {
 
 #[test]
 fn json_converts_to_every_input_shape() -> Result<()> {
-    let connector = Connector::bundled(HostConfig::default())?;
+    let connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
     let raw = connector
         .action("raw-request")
         .context("the contract's raw-request action")?;
@@ -181,7 +181,7 @@ fn json_converts_to_every_input_shape() -> Result<()> {
 
 #[test]
 fn a_value_of_the_wrong_shape_is_invalid_input_naming_the_key() -> Result<()> {
-    let connector = Connector::bundled(HostConfig::default())?;
+    let connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
     let error = connector
         .input_value("raw-request", &json!({"method": "GET", "headers": 5}))?
         .err()
@@ -264,7 +264,7 @@ fn definition_checks_fail_before_any_request() -> Result<()> {
 
 #[test]
 fn an_unknown_action_is_a_host_error() -> Result<()> {
-    let connector = Connector::bundled(HostConfig::default())?;
+    let connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
     match connector.invoke("no-such-action", &connection(), &json!({})) {
         Err(HostError::UnknownAction(key)) => assert_eq!(key, "no-such-action"),
         other => return Err(anyhow!("expected UnknownAction, got {other:?}")),
@@ -274,7 +274,7 @@ fn an_unknown_action_is_a_host_error() -> Result<()> {
 
 #[test]
 fn a_bad_connection_is_a_host_error_without_secrets() -> Result<()> {
-    let connector = Connector::bundled(HostConfig::default())?;
+    let connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
     let listing = action_without_required_inputs(&connector)?;
     let mut bad = connection();
     bad["refresh-token"] = json!(TOKEN);
@@ -290,7 +290,7 @@ fn a_bad_connection_is_a_host_error_without_secrets() -> Result<()> {
 
 #[test]
 fn a_denied_host_is_a_transport_error() -> Result<()> {
-    let mut connector = Connector::bundled(HostConfig::default())?;
+    let mut connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
     connector.set_config(HostConfig {
         allow_hosts: Some(Vec::new()),
         ..HostConfig::default()
@@ -302,7 +302,7 @@ fn a_denied_host_is_a_transport_error() -> Result<()> {
         .as_ref()
         .err()
         .context("the request must fail")?;
-    assert_eq!(error.kind, "transport", "{error}");
+    assert_eq!(error.kind, pbi_host::ErrorKind::Transport, "{error}");
     ensure!(
         !invocation.requests.is_empty(),
         "the attempt was not logged"
@@ -411,13 +411,13 @@ fn a_trap_is_a_host_error_and_the_next_call_works() -> Result<()> {
         .find(|a| {
             a.inputs
                 .iter()
-                .any(|i| i.input_type == pbi_host::InputType::Code && i.required)
+                .any(|i| i.type_ == pbi_host::InputType::Code && i.required)
         })
         .context("an action with a required code input")?
         .clone();
     let mut inputs = serde_json::Map::new();
     for input in &action.inputs {
-        let value = if input.input_type == pbi_host::InputType::Code {
+        let value = if input.type_ == pbi_host::InputType::Code {
             json!("x".repeat(32 * 1024 * 1024))
         } else {
             json!("value")

@@ -2,8 +2,8 @@
 //! gets past a connection the server has closed (saying so or not), and speaks https with
 //! the certificate checked.
 //!
-//! The guest is `crates/misbehave`: its `list-tables` GETs the URL given as `dataset-id` and
-//! answers with the number of body bytes it read.
+//! The guest is `crates/misbehave`: its `fetch` GETs the URL given as `url` and answers with
+//! the number of body bytes it read.
 
 use anyhow::{Context, Result, anyhow, ensure};
 use pbi_host::{Connection, Connector, HostConfig};
@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-const MISBEHAVE: &str = env!("PBI_MISBEHAVE_WASM");
+/// The misbehaving component, built by `pbi-component`.
+fn misbehave() -> &'static std::path::Path {
+    pbi_component::misbehave_wasm()
+}
 
 /// How a [`Server`] treats a connection after its first answer.
 #[derive(Clone, Copy, PartialEq)]
@@ -102,7 +105,7 @@ fn load() -> Result<Connector> {
 /// The misbehaving component with the loopback hosts reachable and `config` otherwise.
 fn load_with(config: HostConfig) -> Result<Connector> {
     Connector::load(
-        MISBEHAVE,
+        misbehave(),
         HostConfig {
             allow_hosts: Some(vec!["127.0.0.1".into(), "localhost".into()]),
             ..config
@@ -111,13 +114,13 @@ fn load_with(config: HostConfig) -> Result<Connector> {
     .context("loading the misbehaving component")
 }
 
-/// Runs `list-tables` against `url` and checks that the guest read the whole 5-byte body.
+/// Runs `fetch` against `url` and checks that the guest read the whole 5-byte body.
 fn fetch(connector: &Connector, url: &str) -> Result<()> {
     let invocation = connector
         .invoke(
-            "list-tables",
+            "fetch",
             &Connection::default().to_json(),
-            &json!({"dataset-id": url}),
+            &json!({"url": url}),
         )
         .map_err(|e| anyhow!("the call failed: {e}"))?;
     let output = invocation
@@ -233,9 +236,9 @@ fn https_goes_through_the_pool_and_checks_the_certificate() -> Result<()> {
     let untrusting = load()?;
     let outcome = untrusting
         .invoke(
-            "list-tables",
+            "fetch",
             &Connection::default().to_json(),
-            &json!({"dataset-id": url}),
+            &json!({"url": url}),
         )
         .map_err(|e| anyhow!("the call failed: {e}"))?;
     let error = outcome

@@ -1,4 +1,9 @@
 //! The wit-bindgen glue and the misbehaving actions.
+//!
+//! The bindings come from two WIT directories: the workspace's generic contract
+//! (`wit/deps/workflow-connector`, package `workflow:connector`) and this crate's own
+//! `wit/misbehave.wit`, which includes it. They are pushed in that order, so the second
+//! finds the first without a copy of it in a `deps` folder of its own.
 
 use std::hint::black_box;
 
@@ -8,14 +13,14 @@ use waki::bindings::wasi::http::types as wasi;
 use waki::bindings::wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({
-    path: "../../wit",
-    world: "connector",
+    path: ["../../wit/deps/workflow-connector", "wit"],
+    world: "misbehave:component/misbehave",
 });
 
-use exports::root::component::actions as wa;
-use exports::root::component::definition as wd;
-use exports::root::component::oauth as wo;
-use exports::root::component::types as wt;
+use exports::misbehave::component::actions as wa;
+use exports::workflow::connector::definition as wd;
+use exports::workflow::connector::oauth as wo;
+use exports::workflow::connector::types as wt;
 
 struct Component;
 
@@ -45,12 +50,9 @@ fn action(key: &str, description: &str, inputs: Vec<wd::InputDefinition>) -> wd:
     }
 }
 
-/// The inputs of the listings: both optional integers.
-fn paging() -> Vec<wd::InputDefinition> {
-    vec![
-        input("top", wd::InputType::Integer, false),
-        input("page-offset", wd::InputType::Integer, false),
-    ]
+/// The input of the actions that take none: the one optional field their record needs.
+fn note() -> Vec<wd::InputDefinition> {
+    vec![input("note", wd::InputType::String, false)]
 }
 
 fn output(data: String) -> wt::Output {
@@ -71,7 +73,7 @@ fn transport(message: String) -> wt::ActionError {
 
 impl wd::Guest for Component {
     fn describe() -> wd::ComponentDefinition {
-        let text = |key: &str| input(key, wd::InputType::String, true);
+        let integer = |key: &str| input(key, wd::InputType::Integer, false);
         wd::ComponentDefinition {
             info: wd::ComponentInfo {
                 key: "misbehave".to_string(),
@@ -82,30 +84,32 @@ impl wd::Guest for Component {
                 api_base_url: "http://misbehave.invalid".to_string(),
             },
             connections: Vec::new(),
+            // The functions of `actions` in misbehave.wit, each with its record's fields.
             actions: vec![
-                action("list-datasets", "Panics.", paging()),
-                action("list-groups", "Loops forever.", paging()),
-                action("list-reports", "Allocates until memory runs out.", paging()),
+                action("panic", "Panics.", note()),
                 action(
-                    "list-tables",
-                    "GETs `dataset-id` and reads the whole body; `top` is its timeout in ms; \
-                     with `page-offset`, POSTs a body of that many MiB first.",
+                    "spin-forever",
+                    "Loops forever without calling the host.",
+                    vec![integer("start")],
+                ),
+                action(
+                    "allocate-forever",
+                    "Allocates 1 MiB blocks until memory runs out.",
+                    note(),
+                ),
+                action(
+                    "fetch",
+                    "Sends a request to `url` and reads the whole body, answering its size; \
+                     `timeout-ms` is its first-byte and between-bytes timeout; with \
+                     `upload-mib`, it is a POST with a body of that many MiB.",
                     vec![
-                        text("dataset-id"),
-                        input("top", wd::InputType::Integer, false),
-                        input("page-offset", wd::InputType::Integer, false),
+                        input("url", wd::InputType::String, true),
+                        integer("timeout-ms"),
+                        integer("upload-mib"),
                     ],
                 ),
-                action(
-                    "update-table",
-                    "Sleeps for an hour.",
-                    vec![text("dataset-id"), text("table-name"), text("columns")],
-                ),
-                action(
-                    "delete-rows",
-                    "Returns at once.",
-                    vec![text("dataset-id"), text("table-name")],
-                ),
+                action("sleep-an-hour", "Sleeps for an hour.", note()),
+                action("return-at-once", "Answers {\"ok\":true} at once.", note()),
             ],
         }
     }
@@ -115,7 +119,7 @@ impl wd::Guest for Component {
 /// without keeping them: the host's cap, not the guest's memory, must be what stops a huge
 /// body. With `upload_mib`, the request is a POST whose body of that many MiB is written
 /// after the request was handed to the host, as the connector writes its bodies.
-fn get(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Result<u64, String> {
+fn fetch_url(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Result<u64, String> {
     let (scheme, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
         (Some(rest), _) => (wasi::Scheme::Http, rest),
         (None, Some(rest)) => (wasi::Scheme::Https, rest),
@@ -190,27 +194,24 @@ fn get(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Result<u6
 }
 
 impl wa::Guest for Component {
-    fn list_datasets(
-        _: wt::Connection,
-        _: wa::ListDatasetsInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        panic!("misbehave: list-datasets panics on purpose");
+    fn panic(_: wt::Connection, _: wa::PanicInput) -> Result<wt::Output, wt::ActionError> {
+        panic!("misbehave: panic panics on purpose");
     }
 
-    fn list_groups(
+    fn spin_forever(
         _: wt::Connection,
-        i: wa::ListGroupsInput,
+        i: wa::SpinForeverInput,
     ) -> Result<wt::Output, wt::ActionError> {
         // black_box keeps the loop's work observable, so it is not optimised into nothing.
-        let mut n = i.top.unwrap_or(0);
+        let mut n = i.start.unwrap_or(0);
         loop {
             n = black_box(n.wrapping_add(1));
         }
     }
 
-    fn list_reports(
+    fn allocate_forever(
         _: wt::Connection,
-        _: wa::ListReportsInput,
+        _: wa::AllocateForeverInput,
     ) -> Result<wt::Output, wt::ActionError> {
         let mut blocks: Vec<Vec<u8>> = Vec::new();
         loop {
@@ -220,50 +221,26 @@ impl wa::Guest for Component {
         }
     }
 
-    fn list_tables(
-        _: wt::Connection,
-        i: wa::ListTablesInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        match get(&i.dataset_id, i.top, i.page_offset) {
+    fn fetch(_: wt::Connection, i: wa::FetchInput) -> Result<wt::Output, wt::ActionError> {
+        match fetch_url(&i.url, i.timeout_ms, i.upload_mib) {
             Ok(bytes) => Ok(output(format!("{{\"bytes\":{bytes}}}"))),
             Err(message) => Err(transport(message)),
         }
     }
 
-    fn update_table(
+    fn sleep_an_hour(
         _: wt::Connection,
-        _: wa::UpdateTableInput,
+        _: wa::SleepAnHourInput,
     ) -> Result<wt::Output, wt::ActionError> {
         monotonic_clock::subscribe_duration(3_600 * 1_000_000_000).block();
         Ok(output("{\"slept\":true}".to_string()))
     }
 
-    fn delete_rows(
+    fn return_at_once(
         _: wt::Connection,
-        _: wa::DeleteRowsInput,
+        _: wa::ReturnAtOnceInput,
     ) -> Result<wt::Output, wt::ActionError> {
         Ok(output("{\"ok\":true}".to_string()))
-    }
-
-    fn create_dataset(
-        _: wt::Connection,
-        _: wa::CreateDatasetInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        Ok(output("{}".to_string()))
-    }
-
-    fn create_rows(
-        _: wt::Connection,
-        _: wa::CreateRowsInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        Ok(output("{}".to_string()))
-    }
-
-    fn raw_request(
-        _: wt::Connection,
-        _: wa::RawRequestInput,
-    ) -> Result<wt::Output, wt::ActionError> {
-        Ok(output("{}".to_string()))
     }
 }
 

@@ -1,22 +1,24 @@
-//! A connector component that misbehaves on purpose, for the host's containment tests
-//! (`crates/host/tests/containment.rs`).
+//! A component that misbehaves on purpose, for the host's containment tests
+//! (`crates/host/tests/containment.rs`, `crates/host/tests/pool.rs`). See the crate's
+//! README for what each action proves about the host.
 //!
-//! It implements the same world as the Power BI connector (`wit/connector.wit`, world
-//! `connector`), so the generic host loads it like any connector, but each action does one
-//! bad thing:
+//! Its world (`wit/misbehave.wit`, package `misbehave:component@0.1.0`) includes the generic
+//! contract `workflow:connector/base@0.2.0` and exports its own `actions` interface, so the
+//! generic host loads it like any connector. Each action is named by what it does:
 //!
 //! | action | what it does |
 //! |---|---|
-//! | `list-datasets` | panics (a trap: `unreachable`, as the profile aborts on panic) |
-//! | `list-groups` | loops forever without calling the host |
-//! | `list-reports` | allocates 1 MiB blocks until memory runs out |
-//! | `list-tables` | GETs the URL given as `dataset-id` through wasi:http and reads the whole body, counting bytes; `top`, when given, is its first-byte and between-bytes timeout in ms |
-//! | `update-table` | sleeps for an hour on the monotonic clock (a wait inside the host) |
-//! | `delete-rows` | returns `{"ok":true}`: proves the next call works |
+//! | `panic` | panics (a trap: `unreachable`, as the profile aborts on panic) |
+//! | `spin-forever` | loops forever without calling the host |
+//! | `allocate-forever` | allocates 1 MiB blocks until memory runs out |
+//! | `fetch` | sends a request to `url` through wasi:http and reads the whole body, answering `{"bytes":N}`; `timeout-ms` is its first-byte and between-bytes timeout; with `upload-mib`, it is a POST with a body of that many MiB |
+//! | `sleep-an-hour` | sleeps for an hour on the monotonic clock (a wait inside the host) |
+//! | `return-at-once` | answers `{"ok":true}`: proves the next call works |
 //!
-//! The other functions return a plain output or error and are not described.
+//! The OAuth functions answer every call with "misbehave has no OAuth".
 //!
-//! Everything is compiled for wasm32 only; the native build is an empty library.
+//! Everything is compiled for wasm32 only (`crates/component/build.rs` builds it for
+//! `wasm32-wasip2`); the native build is an empty library.
 
 #![deny(missing_docs)]
 

@@ -1,18 +1,20 @@
-//! Builds the workspace's connector component for wasm32-wasip2, so that the tests and the
-//! `pbi` CLI always load a component built from the current sources.
+//! Builds the workspace's components for wasm32-wasip2, so that tests, the `pbi` CLI and the
+//! bench always load components built from the current sources:
 //!
-//! The path of the built `.wasm` is exported as the compile-time variable
-//! `PBI_COMPONENT_WASM`. Set `PBI_HOST_PREBUILT_COMPONENT=/path/to/component.wasm` to skip the
-//! build and bundle that file instead (useful while the component does not compile).
+//! - the Power BI connector (the workspace's root package), exported as the compile-time
+//!   variable `PBI_COMPONENT_WASM`; `PBI_HOST_PREBUILT_COMPONENT=/path/to/component.wasm`
+//!   skips the build and uses that file instead (useful while the component does not compile);
+//! - `crates/misbehave`, a component that misbehaves on purpose for the host's containment
+//!   tests, exported as `PBI_MISBEHAVE_WASM` (`PBI_HOST_PREBUILT_MISBEHAVE` skips it the same
+//!   way). It shares the connector's target directory and profile, so the wasm dependencies
+//!   both use are compiled once.
 //!
-//! The connector's `.wasm` is finished after linking (see [`finish`]): the WIT's doc comments go
-//! into a `package-docs` custom section, so `wasm-tools component wit` prints them, and the
-//! `component-name` section is dropped, as `strip = true` drops the core module's names.
+//! It also reads the contract (`wit/`) and writes `foreach_action.rs` into `OUT_DIR`: the
+//! `foreach_action!` macro, which calls a macro once per function of the connector's exported
+//! `actions` interface (see the crate docs).
 //!
-//! It also builds `crates/misbehave`, a small component that misbehaves on purpose for the
-//! containment tests, and exports its path as `PBI_MISBEHAVE_WASM`
-//! (`PBI_HOST_PREBUILT_MISBEHAVE` skips that build the same way). It shares the component's
-//! target directory and profile, so the wasm dependencies both use are compiled once.
+//! The connector's `.wasm` is finished after linking: the `component-name` section (names for
+//! debuggers only) is dropped, as `strip = true` drops the core module's names.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -36,8 +38,24 @@ fn main() {
     let workspace = manifest_dir
         .parent()
         .and_then(Path::parent)
-        .expect("crates/host lives two levels below the workspace root")
+        .expect("crates/component lives two levels below the workspace root")
         .to_path_buf();
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
+
+    let wit = workspace.join("wit");
+    println!("cargo:rerun-if-changed={}", wit.display());
+    let actions = action_functions(&wit).unwrap_or_else(|error| {
+        fail(&format!(
+            "could not read the contract in {}: {error:#}",
+            wit.display()
+        ))
+    });
+    write_foreach_action(&out_dir.join("foreach_action.rs"), &actions);
+    write_fixtures(
+        &manifest_dir.join("fixtures"),
+        &out_dir.join("fixtures.rs"),
+        &actions,
+    );
 
     let component = prebuilt("PBI_HOST_PREBUILT_COMPONENT").unwrap_or_else(|| {
         for watched in ["src", "wit", "Cargo.toml", ".cargo/config.toml"] {
@@ -47,9 +65,8 @@ fn main() {
             );
         }
         let linked = build(&workspace, COMPONENT_PACKAGE, COMPONENT_FILE);
-        let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
         let finished = out_dir.join(COMPONENT_FILE);
-        if let Err(error) = finish(&workspace.join("wit"), &linked, &finished) {
+        if let Err(error) = finish(&linked, &finished) {
             fail(&format!(
                 "could not finish the component {}: {error:#}",
                 linked.display()
@@ -76,6 +93,80 @@ fn main() {
         build(&workspace, MISBEHAVE_PACKAGE, MISBEHAVE_FILE)
     });
     export("PBI_MISBEHAVE_WASM", &misbehave);
+}
+
+/// The connector's world in `wit/`.
+const WORLD: &str = "connector";
+/// The interface of the world's exports that holds one function per action.
+const ACTIONS_INTERFACE: &str = "actions";
+
+/// The function names of the `actions` interface the connector's world exports, in the
+/// order the WIT declares them.
+fn action_functions(wit: &Path) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context as _;
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve.push_dir(wit)?;
+    let world = resolve
+        .select_world(&[package], Some(WORLD))
+        .with_context(|| format!("no world `{WORLD}`"))?;
+    for item in resolve.worlds[world].exports.values() {
+        if let wit_parser::WorldItem::Interface { id, .. } = item
+            && resolve.interfaces[*id].name.as_deref() == Some(ACTIONS_INTERFACE)
+        {
+            return Ok(resolve.interfaces[*id].functions.keys().cloned().collect());
+        }
+    }
+    anyhow::bail!("the world `{WORLD}` exports no `{ACTIONS_INTERFACE}` interface")
+}
+
+/// Writes the `foreach_action!` macro: `foreach_action!(m)` expands to `m!(create_dataset);`
+/// and so on, one line per exported action (its key with `_` for `-`).
+fn write_foreach_action(out: &Path, actions: &[String]) {
+    let mut text = String::from(
+        "/// Calls `$mac!(action)` once per function of the connector's `actions` interface,\n\
+         /// named as the WIT names it with `_` for `-`. Generated from `wit/` by the build script.\n\
+         #[macro_export]\nmacro_rules! foreach_action {\n    ($mac:ident) => {\n",
+    );
+    for action in actions {
+        text.push_str(&format!("        $mac!({});\n", action.replace('-', "_")));
+    }
+    text.push_str(
+        "    };\n}\n\n/// The keys of the connector's exported actions, as the WIT names them.\n",
+    );
+    text.push_str(&format!(
+        "pub const EXPORTED_ACTIONS: &[&str] = &{actions:?};\n"
+    ));
+    if let Err(error) = std::fs::write(out, text) {
+        fail(&format!("could not write {}: {error}", out.display()));
+    }
+}
+
+/// Writes `fixtures.rs`: the sample inputs of every action (`fixtures/<action>.json`),
+/// included in the crate. An action without its fixture fails the build.
+fn write_fixtures(dir: &Path, out: &Path, actions: &[String]) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut text = String::from(
+        "/// Every action's sample inputs, as JSON text, from `fixtures/<action>.json`.\n\
+         pub const FIXTURES: &[(&str, &str)] = &[\n",
+    );
+    for action in actions {
+        let file = dir.join(format!("{action}.json"));
+        if !file.is_file() {
+            fail(&format!(
+                "the action `{action}` has no sample inputs: add {} (see docs/architecture.md, \
+                 \"Adding an action\")",
+                file.display()
+            ));
+        }
+        text.push_str(&format!(
+            "    ({action:?}, include_str!({:?})),\n",
+            file.display().to_string()
+        ));
+    }
+    text.push_str("];\n");
+    if let Err(error) = std::fs::write(out, text) {
+        fail(&format!("could not write {}: {error}", out.display()));
+    }
 }
 
 /// The file the environment variable `var` names, if it is set: bundled instead of a build.
@@ -140,36 +231,13 @@ fn build(workspace: &Path, package: &str, file: &str) -> PathBuf {
     wasm
 }
 
-/// The name wit-parser gives a decoded component's world; its `package-docs` must use it.
-const DECODED_WORLD: &str = "root";
 /// The custom section that carries names for the component's items; only debuggers read it.
 const COMPONENT_NAME_SECTION: &str = "component-name";
 
-/// Writes the linked component `linked` to `out` with the doc comments of the WIT package in
-/// `wit` as a `package-docs` custom section, and without its `component-name` section.
-///
-/// wit-component does not carry doc comments into a component, and wit-parser applies a
-/// component's `package-docs` to the package it names `root:component` and the world it names
-/// `root` (which is why the WIT package has that name). The section is wit-parser's own
-/// encoding of the package's docs, with the world renamed to match.
-fn finish(wit: &Path, linked: &Path, out: &Path) -> anyhow::Result<()> {
+/// Writes the linked component `linked` to `out` without its `component-name` section.
+fn finish(linked: &Path, out: &Path) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use wasmparser::{Parser, Payload};
-
-    let mut resolve = wit_parser::Resolve::default();
-    let (package, _) = resolve
-        .push_dir(wit)
-        .with_context(|| format!("reading the WIT in {}", wit.display()))?;
-    let worlds = &mut resolve.packages[package].worlds;
-    anyhow::ensure!(
-        worlds.len() == 1,
-        "the WIT package must define exactly one world, found {}",
-        worlds.len()
-    );
-    let (_, world) = worlds.pop().expect("one world");
-    worlds.insert(DECODED_WORLD.to_string(), world);
-    resolve.worlds[world].name = DECODED_WORLD.to_string();
-    let docs = wit_parser::PackageMetadata::extract(&resolve, package).encode()?;
 
     let bytes = std::fs::read(linked).with_context(|| format!("reading {}", linked.display()))?;
     let mut component = wasm_encoder::Component::new();
@@ -201,10 +269,6 @@ fn finish(wit: &Path, linked: &Path, out: &Path) -> anyhow::Result<()> {
             });
         }
     }
-    component.section(&wasm_encoder::CustomSection {
-        name: wit_parser::PackageMetadata::SECTION_NAME.into(),
-        data: docs.into(),
-    });
     std::fs::write(out, component.finish()).with_context(|| format!("writing {}", out.display()))
 }
 

@@ -41,7 +41,7 @@ fn wasm_prints_the_path_of_the_component_it_loads() -> Result<()> {
     ensure!(output.status.success(), "{output:?}");
     let printed = String::from_utf8(output.stdout)?;
     let path = std::path::Path::new(printed.trim_end());
-    assert_eq!(path, pbi_host::component_path());
+    assert_eq!(path, pbi_component::connector_wasm());
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     ensure!(
         bytes.starts_with(b"\0asm"),

@@ -6,6 +6,7 @@
 //! browser themselves: they GET the authorization URL, read the 302's `Location` and, for
 //! the CLI, follow it to the CLI's own listener.
 
+#[path = "../../host/tests/support/mod.rs"]
 mod support;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
@@ -55,7 +56,7 @@ fn connector(service: &ServiceHandle) -> Result<Connector> {
     }
     .redirect(LOGIN_HOST, Url::parse(&service.login_base_url())?)
     .redirect(API_HOST, Url::parse(&service.base_url())?);
-    Ok(Connector::bundled(config)?)
+    Ok(Connector::load(pbi_component::connector_wasm(), config)?)
 }
 
 /// The connection with the component's default endpoints (v1 authorize, v2 token).
@@ -276,7 +277,7 @@ fn whole_flow(connection: Value, authorize_path: &str) -> Result<()> {
         .as_ref()
         .err()
         .context("the expired token worked")?;
-    ensure!(error.kind == "token-expired", "{error}");
+    ensure!(error.kind == pbi_host::ErrorKind::TokenExpired, "{error}");
     ensure!(error.status == Some(403), "{error}");
     ensure!(dataset_requests(&service, 403) == 1);
 

@@ -5,8 +5,8 @@
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use pbi_host::{
-    CALLBACK_PATH, Connection, Connector, HostConfig, HostError, Invocation, OAUTH_INTERFACE,
-    RedirectListener, Session, TokenFile, unix_now,
+    CALLBACK_PATH, Connection, Connector, HostConfig, HostError, Invocation, RedirectListener,
+    Session, TokenFile, unix_now,
 };
 use pbi_service::{ServiceConfig, ServiceHandle};
 use serde_json::{Map, Value, json};
@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 use url::Url;
+
+/// Where the example outputs in `docs/example-payloads.json` come from.
+const EXAMPLES_SOURCE: &str = "the local Power BI service";
 
 /// Prints a line to stdout, ignoring a closed pipe (`pbi definition | head` is fine).
 macro_rules! out {
@@ -182,7 +185,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let component = cli.component.as_deref();
     match cli.command {
         Command::Wasm => {
-            let path = component.unwrap_or_else(|| pbi_host::component_path());
+            let path = component.unwrap_or_else(|| pbi_component::connector_wasm());
             out!("{}", path.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -205,9 +208,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let connector = load(component, HostConfig::default())?;
             let examples = read_examples(examples.as_deref())?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            for (name, text) in
-                pbi_host::manifest::reference_docs(connector.definition(), &examples)
-            {
+            for (name, text) in pbi_host::manifest::reference_docs(
+                connector.definition(),
+                &examples,
+                EXAMPLES_SOURCE,
+            ) {
                 let path = out.join(name);
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
@@ -259,7 +264,7 @@ fn read_examples(path: Option<&Path>) -> Result<serde_json::Map<String, Value>> 
 }
 
 fn load(component: Option<&Path>, mut config: HostConfig) -> Result<Connector> {
-    let path = component.unwrap_or_else(|| pbi_host::component_path());
+    let path = component.unwrap_or_else(|| pbi_component::connector_wasm());
     // A CLI start reuses the compiled component from the disk cache when it is unchanged.
     if config.cache_dir.is_none() && std::env::var_os("PBI_NO_CACHE").is_none() {
         config.cache_dir = pbi_host::cache::default_dir();
@@ -317,7 +322,7 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
             .ok_or_else(|| anyhow!("--input takes KEY=VALUE, not `{pair}`"))?;
         let takes_json = action
             .input(key)
-            .is_some_and(|input| input.input_type.takes_json());
+            .is_some_and(|input| input.type_.takes_json());
         let value = if takes_json {
             serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
         } else {
@@ -417,7 +422,7 @@ fn host_config(
 fn login(component: Option<&Path>, args: LoginArgs) -> Result<ExitCode> {
     let mut connector = load(component, HostConfig::default())?;
     if !connector.has_oauth() {
-        bail!("the component does not export `{OAUTH_INTERFACE}`, so it cannot sign in");
+        bail!("the component does not export the oauth interface, so it cannot sign in");
     }
     let mut connection = read_connection(args.connection.as_deref())?;
     connection.remove("access-token");
@@ -603,10 +608,15 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
         {"name": "Amount", "dataType": "Double"},
         {"name": "When", "dataType": "DateTime"}
     ]);
+    // Each step starts from the action's sample inputs (crates/component/fixtures).
     let created = demo.step(
         "Create Dataset",
         "create-dataset",
-        json!({"dataset-name": "Demo Sales", "table-name": "Sales", "columns": columns}),
+        sample(
+            "create-dataset",
+            "",
+            json!({"dataset-name": "Demo Sales", "columns": columns}),
+        ),
     );
     let Some(dataset_id) = created
         .as_ref()
@@ -621,7 +631,11 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
     demo.step(
         "Create Rows",
         "create-rows",
-        json!({"dataset-id": dataset_id, "table-name": "Sales", "rows": demo_rows(DEMO_ROWS)}),
+        sample(
+            "create-rows",
+            &dataset_id,
+            json!({"rows": demo_rows(DEMO_ROWS)}),
+        ),
     );
     let stored = service
         .table_rows(&dataset_id, "Sales")
@@ -635,13 +649,17 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
     demo.step(
         "List Tables",
         "list-tables",
-        json!({"dataset-id": dataset_id}),
+        sample("list-tables", &dataset_id, json!({})),
     );
-    demo.step("List Datasets", "list-datasets", json!({"top": 10}));
+    demo.step(
+        "List Datasets",
+        "list-datasets",
+        sample("list-datasets", &dataset_id, json!({"top": 10})),
+    );
     demo.step(
         "Delete Rows",
         "delete-rows",
-        json!({"dataset-id": dataset_id, "table-name": "Sales"}),
+        sample("delete-rows", &dataset_id, json!({})),
     );
     let left = service
         .table_rows(&dataset_id, "Sales")
@@ -654,7 +672,7 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
     demo.step(
         "Raw Request",
         "raw-request",
-        json!({"url": "/datasets", "method": "GET"}),
+        sample("raw-request", &dataset_id, json!({})),
     );
 
     out!(
@@ -671,6 +689,16 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The sample inputs of `action` for `dataset_id`, with the members of `overrides` replacing
+/// theirs.
+fn sample(action: &str, dataset_id: &str, overrides: Value) -> Value {
+    let mut inputs = pbi_component::sample_inputs(action, dataset_id).unwrap_or_else(|| json!({}));
+    if let (Some(inputs), Value::Object(overrides)) = (inputs.as_object_mut(), overrides) {
+        inputs.extend(overrides);
+    }
+    inputs
 }
 
 struct Demo<'a> {

@@ -1,0 +1,53 @@
+//! Inputs that several actions share, declared once so that their labels, comments and
+//! bounds cannot drift apart between actions. An action lists them in its own
+//! `DEFINITION` next to the inputs only it has.
+
+use crate::definition::{Input, InputType, MAX_TOP};
+
+/// Dataset ID: the push dataset an action works on.
+pub const DATASET_ID: Input = Input::new(
+    "dataset-id",
+    "Dataset ID",
+    InputType::String,
+    "The unique identifier of the dataset. A dataset is a collection of tables that can be used to generate reports and visuals in Power BI. Datasets must be 'Push' datasets to be accessible via API.",
+)
+.required()
+.example("cfafbeb1-8037-4d0c-896e-a46fb27ff229");
+
+/// Table Name: a table of the dataset.
+pub const TABLE_NAME: Input = Input::new(
+    "table-name",
+    "Table Name",
+    InputType::String,
+    "The name of the table within the dataset.",
+)
+.required()
+.example("Sales");
+
+/// Columns: a table's schema, as JSON.
+pub const COLUMNS: Input = Input::new(
+    "columns",
+    "Columns",
+    InputType::Code,
+    "An array of column definitions that define the table schema. Each column must have a name and dataType. Supported data types: Int64, Double, Boolean, DateTime, String, Decimal.",
+)
+.required()
+.example(r#"[{"name":"Id","dataType":"Int64"},{"name":"Region","dataType":"String"}]"#);
+
+/// Top: at most this many results of a list.
+pub const TOP: Input = Input::new(
+    "top",
+    "Top",
+    InputType::Integer,
+    "The maximum number of results to return. Must be a value between 1 and 1000.",
+)
+.bounds(Some(1), Some(MAX_TOP));
+
+/// Page Offset: skip this many results of a list first.
+pub const PAGE_OFFSET: Input = Input::new(
+    "page-offset",
+    "Page Offset",
+    InputType::Integer,
+    "The number of entries to skip for pagination. Used to retrieve results beyond the first page.",
+)
+.bounds(Some(0), None);
