@@ -19,20 +19,11 @@ use crate::exchange::{Exchange, Output, Transport, drive};
 use crate::http::{Method, Request, Response};
 use crate::oauth::{self, OAuthConfig, OAuthError, OAuthErrorKind, TokenSet};
 
-wit_bindgen::generate!({
-    path: "wit",
-    world: "connector",
-});
-
-// The action records are named by `action_input!` in each action's module, to convert them.
-pub(crate) use exports::powerbi::connector::actions as wa;
-use exports::workflow::connector::definition as wd;
-use exports::workflow::connector::oauth as wo;
-use exports::workflow::connector::types as wt;
+use crate::bindings::{wa, wd, wo, wt};
 
 struct Component;
 
-export!(Component);
+crate::bindings::export!(Component with_types_in crate::bindings);
 
 /// The largest answer body read; anything larger is refused rather than exhausting memory.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -385,7 +376,7 @@ impl wd::Guest for Component {
                 setup: c.setup.map(Into::into),
                 notes: c.notes.map(Into::into),
             }],
-            actions: def::ACTIONS
+            actions: actions::ACTIONS
                 .iter()
                 .map(|a| wd::ActionDefinition {
                     key: a.key.into(),

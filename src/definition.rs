@@ -5,8 +5,8 @@
 //! This module has the types, the component's [`INFO`], the [`CONNECTION`] and the bounds
 //! the actions share. Each action's own definition lives in its module
 //! (`crate::actions::<action>::DEFINITION`, with the inputs several actions share in
-//! `crate::actions::inputs`), and [`ACTIONS`] is the registry's list of them, so an action is
-//! described where it is implemented.
+//! `crate::actions::inputs`), and `crate::actions::ACTIONS` is the registry's list of them, so
+//! an action is described where it is implemented.
 //!
 //! Labels, comments and defaults are the connector documentation's, verbatim (typos
 //! included: "tables tables" is what the documentation says).
@@ -271,53 +271,3 @@ pub const MAX_TOP: i64 = 1000;
 pub const MAX_TIMEOUT_MS: i64 = 86_400_000;
 /// The most retries Raw Request makes.
 pub const MAX_RETRIES: i64 = 10;
-
-/// Every action, in the documentation's order. Each action's module owns its definition;
-/// this list is the registry's (`crate::actions`), so it cannot miss or repeat an action.
-pub const ACTIONS: &[Action] = crate::actions::ACTIONS;
-
-/// The action with this key.
-pub fn action(key: &str) -> Option<&'static Action> {
-    ACTIONS.iter().find(|a| a.key == key)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn is_kebab_case(key: &str) -> bool {
-        !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-    }
-
-    #[test]
-    fn every_registered_action_is_listed_once() {
-        assert_eq!(ACTIONS.len(), crate::actions::COUNT);
-        let mut keys: Vec<_> = ACTIONS.iter().map(|a| a.key).collect();
-        keys.sort();
-        keys.dedup();
-        assert_eq!(keys.len(), ACTIONS.len(), "an action key repeats");
-        for a in ACTIONS {
-            assert_eq!(action(a.key).map(|found| found.key), Some(a.key));
-        }
-        assert!(action("no-such-action").is_none());
-    }
-
-    #[test]
-    fn keys_are_kebab_case_and_input_keys_unique() {
-        let connection = (CONNECTION.key, CONNECTION.inputs);
-        for (key, inputs) in ACTIONS
-            .iter()
-            .map(|a| (a.key, a.inputs))
-            .chain([connection])
-        {
-            assert!(is_kebab_case(key), "{key} is not kebab-case");
-            let mut keys: Vec<_> = inputs.iter().map(|i| i.key).collect();
-            keys.sort();
-            keys.dedup();
-            assert_eq!(keys.len(), inputs.len(), "an input key of {key} repeats");
-            for input in keys {
-                assert!(is_kebab_case(input), "{key}: {input} is not kebab-case");
-            }
-        }
-    }
-}

@@ -29,6 +29,8 @@ pub mod paging;
 pub mod retry;
 
 #[cfg(target_arch = "wasm32")]
+mod bindings;
+#[cfg(target_arch = "wasm32")]
 mod component;
 
 pub use error::{ActionError, ErrorKind};

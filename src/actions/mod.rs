@@ -14,7 +14,7 @@
 //!   (such as randomness) comes in the [`Context`].
 //!
 //! From the registry come the `pub mod` declarations, [`ACTIONS`] (so
-//! `crate::definition::ACTIONS`, hence the WIT `describe` answer, the manifest and the docs),
+//! the WIT `describe` answer, the manifest and the docs),
 //! [`COUNT`], and on wasm32 the whole `impl Guest` of the WIT `actions` interface in
 //! `component.rs`: one method per action that converts the record and runs the exchange.
 //!
@@ -30,9 +30,11 @@
 //!    `rustfmt --edition 2024 src/actions/*.rs`.
 //! 3. One line `my_action: MyActionInput,` in the `registry!` call below, at its place in the
 //!    documentation's order (the order of `describe`, the manifest and the docs).
-//! 4. Outside this crate: its route in the local Power BI service (`crates/service`) and its
-//!    `e2e_my_action` test in `tests/e2e.rs` (a test fails while an action has none), then
-//!    regenerate the manifest and the reference docs.
+//! 4. Outside this crate: its sample inputs `crates/component/fixtures/my-action.json` (the
+//!    build of `pbi-component` fails without them; every test suite and the demo use them),
+//!    its test `fn my_action()` in `tests/e2e.rs` (`foreach_action!(assert_test_exists)` makes
+//!    a missing one a compile error), its route in the local Power BI service
+//!    (`crates/service`), then regenerate the manifest and the reference docs.
 //!
 //! The compiler checks the rest: a WIT function without a registry line leaves `Guest`
 //! unimplemented, a record field missing from the struct (or the reverse) fails the
@@ -55,7 +57,7 @@ pub struct Context {
 
 /// Declares an action's input struct, whose fields are those of its WIT record in snake case
 /// and in the same order. On wasm32 it also converts the wit-bindgen record of the same name
-/// (`crate::component::wa::<Name>`) into the struct with `From`, moving each field across: the
+/// (`crate::bindings::wa::<Name>`) into the struct with `From`, moving each field across: the
 /// record is taken apart exhaustively, so a field added to one side and not the other does not
 /// compile.
 macro_rules! action_input {
@@ -71,9 +73,9 @@ macro_rules! action_input {
         }
 
         #[cfg(target_arch = "wasm32")]
-        impl From<crate::component::wa::$name> for $name {
-            fn from(record: crate::component::wa::$name) -> Self {
-                let crate::component::wa::$name { $($field),+ } = record;
+        impl From<crate::bindings::wa::$name> for $name {
+            fn from(record: crate::bindings::wa::$name) -> Self {
+                let crate::bindings::wa::$name { $($field),+ } = record;
                 $name { $($field),+ }
             }
         }
@@ -147,6 +149,11 @@ registry! {
     list_tables: ListTablesInput,
     raw_request: RawRequestInput,
     update_table: UpdateTableInput,
+}
+
+/// The action with this key.
+pub fn action(key: &str) -> Option<&'static Action> {
+    ACTIONS.iter().find(|a| a.key == key)
 }
 
 /// Interprets a successful answer.
@@ -326,6 +333,7 @@ pub(crate) fn snapshot(request: &Request) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::definition::CONNECTION;
 
     #[test]
     fn dataset_ids() {
@@ -342,6 +350,42 @@ mod tests {
         ] {
             let e = dataset_id(bad).unwrap_err();
             assert_eq!(e.input.as_deref(), Some("dataset-id"), "{bad}");
+        }
+    }
+
+    fn is_kebab_case(key: &str) -> bool {
+        !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+    }
+
+    #[test]
+    fn every_registered_action_is_listed_once() {
+        assert_eq!(ACTIONS.len(), crate::actions::COUNT);
+        let mut keys: Vec<_> = ACTIONS.iter().map(|a| a.key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), ACTIONS.len(), "an action key repeats");
+        for a in ACTIONS {
+            assert_eq!(action(a.key).map(|found| found.key), Some(a.key));
+        }
+        assert!(action("no-such-action").is_none());
+    }
+
+    #[test]
+    fn keys_are_kebab_case_and_input_keys_unique() {
+        let connection = (CONNECTION.key, CONNECTION.inputs);
+        for (key, inputs) in ACTIONS
+            .iter()
+            .map(|a| (a.key, a.inputs))
+            .chain([connection])
+        {
+            assert!(is_kebab_case(key), "{key} is not kebab-case");
+            let mut keys: Vec<_> = inputs.iter().map(|i| i.key).collect();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), inputs.len(), "an input key of {key} repeats");
+            for input in keys {
+                assert!(is_kebab_case(input), "{key}: {input} is not kebab-case");
+            }
         }
     }
 }

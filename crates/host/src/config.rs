@@ -72,7 +72,7 @@ pub struct HostConfig {
     pub worker_threads: usize,
     /// Receives every call's phases (instantiation, call, peak memory, host calls), for an
     /// engine's metrics or a benchmark; none by default.
-    pub observer: Option<std::sync::Arc<dyn crate::CallObserver>>,
+    pub observer: Option<std::sync::Arc<dyn crate::observe::CallObserver>>,
 }
 
 impl Default for HostConfig {

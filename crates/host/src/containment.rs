@@ -189,7 +189,7 @@ pub(crate) struct GuestLimits {
     pub(crate) tables: usize,
     pub(crate) memories: usize,
     /// The largest size a linear memory was created with or grew to (for
-    /// [`crate::CallObserver`]s).
+    /// [`crate::observe::CallObserver`]s).
     pub(crate) peak_memory: usize,
     /// The size of each linear memory when it was created.
     pub(crate) initial_memory: Vec<usize>,
