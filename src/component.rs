@@ -13,11 +13,11 @@ use waki::bindings::wasi::http::types as wasi;
 use waki::bindings::wasi::io::streams::StreamError;
 
 use crate::actions::{self, Context};
-use crate::definition::{self as def, Input, InputType};
-use crate::error::{ActionError, ErrorKind};
+use crate::definition::{self as def, Input};
+use crate::error::ActionError;
 use crate::exchange::{Exchange, Output, Transport, drive};
 use crate::http::{Method, Request, Response};
-use crate::oauth::{self, OAuthConfig, OAuthError, OAuthErrorKind, TokenSet};
+use crate::oauth::{self, OAuthConfig, OAuthError, TokenSet};
 
 use crate::bindings::{wa, wd, wo, wt};
 
@@ -283,17 +283,7 @@ fn output(output: Output) -> wt::Output {
 
 fn action_error(e: ActionError) -> wt::ActionError {
     wt::ActionError {
-        kind: match e.kind {
-            ErrorKind::InvalidInput => wt::ErrorKind::InvalidInput,
-            ErrorKind::Unauthorized => wt::ErrorKind::Unauthorized,
-            ErrorKind::TokenExpired => wt::ErrorKind::TokenExpired,
-            ErrorKind::Forbidden => wt::ErrorKind::Forbidden,
-            ErrorKind::NotFound => wt::ErrorKind::NotFound,
-            ErrorKind::Throttled => wt::ErrorKind::Throttled,
-            ErrorKind::Service => wt::ErrorKind::Service,
-            ErrorKind::Timeout => wt::ErrorKind::Timeout,
-            ErrorKind::Transport => wt::ErrorKind::Transport,
-        },
+        kind: e.kind.into(),
         message: e.message,
         input: e.input,
         status: e.status,
@@ -329,16 +319,7 @@ fn input_definition(input: &Input) -> wd::InputDefinition {
     wd::InputDefinition {
         key: input.key.into(),
         label: input.label.into(),
-        type_: match input.ty {
-            InputType::String => wd::InputType::String,
-            InputType::Password => wd::InputType::Password,
-            InputType::Boolean => wd::InputType::Boolean,
-            InputType::Integer => wd::InputType::Integer,
-            InputType::Code => wd::InputType::Code,
-            InputType::Picklist => wd::InputType::Picklist,
-            InputType::KeyValueList => wd::InputType::KeyValueList,
-            InputType::FileList => wd::InputType::FileList,
-        },
+        type_: input.ty.into(),
         required: input.required,
         default: input.default.map(Into::into),
         comments: Some(input.comments.into()).filter(|c: &String| !c.is_empty()),
@@ -401,13 +382,7 @@ fn oauth_config(c: &wt::Connection) -> Result<OAuthConfig, OAuthError> {
 
 fn oauth_error(e: OAuthError) -> wo::OauthError {
     wo::OauthError {
-        kind: match e.kind {
-            OAuthErrorKind::InvalidInput => wo::OauthErrorKind::InvalidInput,
-            OAuthErrorKind::AuthorizeAgain => wo::OauthErrorKind::AuthorizeAgain,
-            OAuthErrorKind::InvalidClient => wo::OauthErrorKind::InvalidClient,
-            OAuthErrorKind::Service => wo::OauthErrorKind::Service,
-            OAuthErrorKind::Transport => wo::OauthErrorKind::Transport,
-        },
+        kind: e.kind.into(),
         message: e.message,
         code: e.code,
         input: e.input,

@@ -11,40 +11,26 @@
 //! Labels, comments and defaults are the connector documentation's, verbatim (typos
 //! included: "tables tables" is what the documentation says).
 
-/// The kind of value an input takes (the WIT `input-type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputType {
-    /// A line of text.
-    String,
-    /// A secret.
-    Password,
-    /// true or false.
-    Boolean,
-    /// A whole number.
-    Integer,
-    /// JSON text.
-    Code,
-    /// One of the choices.
-    Picklist,
-    /// Key/value pairs.
-    KeyValueList,
-    /// Key/value pairs whose values are file contents.
-    FileList,
-}
-
-impl InputType {
-    /// The WIT case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InputType::String => "string",
-            InputType::Password => "password",
-            InputType::Boolean => "boolean",
-            InputType::Integer => "integer",
-            InputType::Code => "code",
-            InputType::Picklist => "picklist",
-            InputType::KeyValueList => "key-value-list",
-            InputType::FileList => "file-list",
-        }
+crate::contract_enum! {
+    /// The kind of value an input takes (the WIT `input-type`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum InputType => crate::bindings::wd::InputType {
+        /// A line of text.
+        String = "string",
+        /// A secret.
+        Password = "password",
+        /// true or false.
+        Boolean = "boolean",
+        /// A whole number.
+        Integer = "integer",
+        /// JSON text.
+        Code = "code",
+        /// One of the choices.
+        Picklist = "picklist",
+        /// Key/value pairs.
+        KeyValueList = "key-value-list",
+        /// Key/value pairs whose values are file contents.
+        FileList = "file-list",
     }
 }
 

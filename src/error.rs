@@ -6,43 +6,28 @@ use serde_json::Value;
 
 use crate::http::Response;
 
-/// Which kind of failure an [`ActionError`] is (the WIT `error-kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// An input is missing or wrong. No request was sent.
-    InvalidInput,
-    /// HTTP 401.
-    Unauthorized,
-    /// HTTP 401 or 403 with code `TokenExpired`.
-    TokenExpired,
-    /// HTTP 403.
-    Forbidden,
-    /// HTTP 404.
-    NotFound,
-    /// HTTP 429.
-    Throttled,
-    /// Any other error answer.
-    Service,
-    /// The Timeout ran out.
-    Timeout,
-    /// The request could not be sent or its answer not read.
-    Transport,
-}
-
-impl ErrorKind {
-    /// The WIT case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "invalid-input",
-            ErrorKind::Unauthorized => "unauthorized",
-            ErrorKind::TokenExpired => "token-expired",
-            ErrorKind::Forbidden => "forbidden",
-            ErrorKind::NotFound => "not-found",
-            ErrorKind::Throttled => "throttled",
-            ErrorKind::Service => "service",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Transport => "transport",
-        }
+crate::contract_enum! {
+    /// Which kind of failure an [`ActionError`] is (the WIT `error-kind`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ErrorKind => crate::bindings::wt::ErrorKind {
+        /// An input is missing or wrong. No request was sent.
+        InvalidInput = "invalid-input",
+        /// HTTP 401.
+        Unauthorized = "unauthorized",
+        /// HTTP 401 or 403 with code `TokenExpired`.
+        TokenExpired = "token-expired",
+        /// HTTP 403.
+        Forbidden = "forbidden",
+        /// HTTP 404.
+        NotFound = "not-found",
+        /// HTTP 429.
+        Throttled = "throttled",
+        /// Any other error answer.
+        Service = "service",
+        /// The Timeout ran out.
+        Timeout = "timeout",
+        /// The request could not be sent or its answer not read.
+        Transport = "transport",
     }
 }
 

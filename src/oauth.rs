@@ -56,31 +56,20 @@ pub fn version_of(url: &url::Url) -> EndpointVersion {
     }
 }
 
-/// What kind of OAuth failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OAuthErrorKind {
-    /// A connection value or argument is wrong; `input` names it. Nothing was sent.
-    InvalidInput,
-    /// The grant is no longer good (`invalid_grant`): the user must authorize again.
-    AuthorizeAgain,
-    /// The client ID or secret was refused (`invalid_client`, `unauthorized_client`).
-    InvalidClient,
-    /// Any other refusal by the identity platform.
-    Service,
-    /// The token endpoint could not be reached.
-    Transport,
-}
-
-impl OAuthErrorKind {
-    /// The WIT case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OAuthErrorKind::InvalidInput => "invalid-input",
-            OAuthErrorKind::AuthorizeAgain => "authorize-again",
-            OAuthErrorKind::InvalidClient => "invalid-client",
-            OAuthErrorKind::Service => "service",
-            OAuthErrorKind::Transport => "transport",
-        }
+crate::contract_enum! {
+    /// What kind of OAuth failure.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum OAuthErrorKind => crate::bindings::wo::OauthErrorKind {
+        /// A connection value or argument is wrong; `input` names it. Nothing was sent.
+        InvalidInput = "invalid-input",
+        /// The grant is no longer good (`invalid_grant`): the user must authorize again.
+        AuthorizeAgain = "authorize-again",
+        /// The client ID or secret was refused (`invalid_client`, `unauthorized_client`).
+        InvalidClient = "invalid-client",
+        /// Any other refusal by the identity platform.
+        Service = "service",
+        /// The token endpoint could not be reached.
+        Transport = "transport",
     }
 }
 
