@@ -13,11 +13,13 @@ use crate::containment::{EpochTicker, cap_clock_waits};
 use crate::definition::{ActionDefinition, ComponentDefinition};
 use crate::egress::{EgressPolicy, scrub};
 use crate::error::HostError;
+use crate::exports::{ActionFunc, actions_interface, describe_index, exported_functions};
 use crate::invoke::{ActionError, Invocation};
 use crate::oauth::{Authorization, OAuthError, TokenSet};
 use crate::pool::HttpPool;
 use crate::results::action_result;
-use crate::runner::{Dynamic, GuestCall, HostState, Runner, engine};
+use crate::runner::{Dynamic, HostState, Runner, engine};
+use crate::typed::{Describe, OAuthAnswer, OAuthCall, OAuthInvocation};
 use crate::validate::{check_owned_inputs, schema_validator};
 use crate::value::{json_into_val, json_to_val, val_to_json};
 use serde_json::Value;
@@ -25,14 +27,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use url::Url;
 use wasmtime::Engine;
-use wasmtime::Store;
-use wasmtime::component::{
-    Component, ComponentExportIndex, Instance, Linker, Type, Val, types::ComponentItem,
-};
+use wasmtime::component::{Component, Linker, Val};
 
-/// The name of the interface, in any package and at any version, that holds one function
-/// per action.
-pub const ACTIONS_INTERFACE: &str = "actions";
 /// The name of the parameter that receives the connection.
 pub const CONNECTION_PARAM: &str = "connection";
 
@@ -49,13 +45,6 @@ struct PreparedCall {
     dynamic: Dynamic,
     egress: EgressPolicy,
     secrets: Vec<String>,
-}
-
-/// One action function: where it is and what it takes.
-#[derive(Clone)]
-struct ActionFunc {
-    index: ComponentExportIndex,
-    params: Vec<(String, Type)>,
 }
 
 /// A loaded connector component: compiled once, instantiated afresh for every call.
@@ -157,7 +146,7 @@ impl Connector {
 
         let missing = |e: wasmtime::Error| HostError::MissingExport(format!("{e:#}"));
         let definition_indices = definition_iface::GuestIndices::new(&pre).map_err(missing)?;
-        let describe = definition_indices_describe(&engine, &component)?;
+        let describe = describe_index(&engine, &component)?;
         let actions_interface = actions_interface(&engine, &component)?;
         let actions = exported_functions(&engine, &component, &actions_interface)?;
         // The oauth interface is optional: the actions work without it.
@@ -571,186 +560,6 @@ impl Connector {
             HostError::MissingExport(format!("{}#{action_key}", self.actions_interface))
         })?;
         Ok((definition, func))
-    }
-}
-
-/// The functions an exported interface holds, by name, with their parameters.
-fn exported_functions(
-    engine: &Engine,
-    component: &Component,
-    interface: &str,
-) -> Result<BTreeMap<String, ActionFunc>, HostError> {
-    let interface_index = component
-        .get_export_index(None, interface)
-        .ok_or_else(|| HostError::MissingExport(interface.to_string()))?;
-    let mut functions = BTreeMap::new();
-    let component_type = component.component_type();
-    if let Some(ComponentItem::ComponentInstance(instance)) = component_type
-        .get_export(engine, interface)
-        .map(|export| export.ty)
-    {
-        for (name, export) in instance.exports(engine) {
-            let ComponentItem::ComponentFunc(func) = export.ty else {
-                continue;
-            };
-            let Some(index) = component.get_export_index(Some(&interface_index), name) else {
-                continue;
-            };
-            let params = func
-                .params()
-                .map(|(param, ty)| (param.to_string(), ty))
-                .collect();
-            functions.insert(name.to_string(), ActionFunc { index, params });
-        }
-    }
-    Ok(functions)
-}
-
-/// The exported interface named [`ACTIONS_INTERFACE`], in whatever package and version
-/// (`powerbi:connector/actions@0.2.0`).
-fn actions_interface(engine: &Engine, component: &Component) -> Result<String, HostError> {
-    let component_type = component.component_type();
-    let mut found = component_type
-        .exports(engine)
-        .map(|(name, _)| name)
-        .filter(|name| {
-            let interface = name.split('@').next().unwrap_or(name);
-            interface.rsplit('/').next() == Some(ACTIONS_INTERFACE)
-        });
-    match (found.next(), found.next()) {
-        (Some(name), None) => Ok(name.to_string()),
-        (None, _) => Err(HostError::MissingExport(format!(
-            "an interface named `{ACTIONS_INTERFACE}`"
-        ))),
-        (Some(one), Some(two)) => Err(HostError::Definition(format!(
-            "two interfaces named `{ACTIONS_INTERFACE}`: {one} and {two}"
-        ))),
-    }
-}
-
-/// Where `describe` is, for the dynamic call that reads its answer as JSON.
-fn definition_indices_describe(
-    engine: &Engine,
-    component: &Component,
-) -> Result<ComponentExportIndex, HostError> {
-    let name = component
-        .component_type()
-        .exports(engine)
-        .map(|(name, _)| name)
-        .find(|name| name.split('@').next() == Some("workflow:connector/definition"))
-        .map(str::to_string)
-        .ok_or_else(|| HostError::MissingExport("workflow:connector/definition".into()))?;
-    let interface = component
-        .get_export_index(None, &name)
-        .ok_or_else(|| HostError::MissingExport(name.clone()))?;
-    component
-        .get_export_index(Some(&interface), "describe")
-        .ok_or_else(|| HostError::MissingExport(format!("{name}#describe")))
-}
-
-/// The typed `describe` call.
-struct Describe(definition_iface::GuestIndices);
-
-impl GuestCall for Describe {
-    type Output = ComponentDefinition;
-
-    async fn call(
-        self,
-        store: &mut Store<HostState>,
-        instance: Instance,
-    ) -> wasmtime::Result<ComponentDefinition> {
-        let guest = self.0.load(&mut *store, &instance)?;
-        guest.call_describe(&mut *store).await
-    }
-}
-
-/// One function of the oauth interface and its arguments besides the connection.
-enum OAuthCall {
-    Authorize {
-        redirect_uri: String,
-    },
-    ExchangeCode {
-        redirect_uri: String,
-        code: String,
-        code_verifier: String,
-    },
-    Refresh {
-        refresh_token: String,
-    },
-}
-
-impl OAuthCall {
-    /// The function's WIT name.
-    fn function(&self) -> &'static str {
-        match self {
-            Self::Authorize { .. } => "authorize",
-            Self::ExchangeCode { .. } => "exchange-code",
-            Self::Refresh { .. } => "refresh",
-        }
-    }
-}
-
-/// What an oauth function answered.
-enum OAuthAnswer {
-    Authorization(oauth_iface::Authorization),
-    Tokens(oauth_iface::TokenSet),
-}
-
-impl TryFrom<OAuthAnswer> for Authorization {
-    type Error = ();
-    fn try_from(answer: OAuthAnswer) -> Result<Self, ()> {
-        match answer {
-            OAuthAnswer::Authorization(a) => Ok(a.into()),
-            OAuthAnswer::Tokens(_) => Err(()),
-        }
-    }
-}
-
-impl TryFrom<OAuthAnswer> for TokenSet {
-    type Error = ();
-    fn try_from(answer: OAuthAnswer) -> Result<Self, ()> {
-        match answer {
-            OAuthAnswer::Tokens(t) => Ok(t.into()),
-            OAuthAnswer::Authorization(_) => Err(()),
-        }
-    }
-}
-
-/// An oauth call with its connection, ready to make.
-struct OAuthInvocation {
-    indices: oauth_iface::GuestIndices,
-    connection: crate::bindings::types_iface::Connection,
-    call: OAuthCall,
-}
-
-impl GuestCall for OAuthInvocation {
-    type Output = Result<OAuthAnswer, oauth_iface::OauthError>;
-
-    async fn call(
-        self,
-        store: &mut Store<HostState>,
-        instance: Instance,
-    ) -> wasmtime::Result<Self::Output> {
-        let guest = self.indices.load(&mut *store, &instance)?;
-        let c = &self.connection;
-        Ok(match self.call {
-            OAuthCall::Authorize { redirect_uri } => guest
-                .call_authorize(&mut *store, c, &redirect_uri)
-                .await?
-                .map(OAuthAnswer::Authorization),
-            OAuthCall::ExchangeCode {
-                redirect_uri,
-                code,
-                code_verifier,
-            } => guest
-                .call_exchange_code(&mut *store, c, &redirect_uri, &code, &code_verifier)
-                .await?
-                .map(OAuthAnswer::Tokens),
-            OAuthCall::Refresh { refresh_token } => guest
-                .call_refresh(&mut *store, c, &refresh_token)
-                .await?
-                .map(OAuthAnswer::Tokens),
-        })
     }
 }
 

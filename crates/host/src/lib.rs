@@ -36,6 +36,7 @@ mod containment;
 mod definition;
 mod egress;
 mod error;
+mod exports;
 mod invoke;
 mod loopback;
 pub mod manifest;
@@ -46,18 +47,20 @@ mod results;
 mod runner;
 mod session;
 mod tokens;
+mod typed;
 mod validate;
 pub mod value;
 
 pub use config::HostConfig;
 pub use connection::{Connection, SECRET_KEYS};
-pub use connector::{ACTIONS_INTERFACE, CONNECTION_PARAM, Connector};
+pub use connector::{CONNECTION_PARAM, Connector};
 pub use definition::{
     ActionDefinition, Choice, ComponentDefinition, ComponentInfo, ConnectionDefinition,
     InputDefinition, InputType,
 };
 pub use egress::{EgressPolicy, REDACTED, SeenRequest};
 pub use error::HostError;
+pub use exports::ACTIONS_INTERFACE;
 pub use invoke::{ActionError, ActionOutput, ErrorKind, HttpResponse, Invocation};
 pub use loopback::{CALLBACK_PATH, Callback, RedirectError, RedirectListener};
 pub use oauth::{Authorization, OAuthError, OAuthErrorKind, TokenSet};
