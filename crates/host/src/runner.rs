@@ -33,9 +33,10 @@ pub(crate) struct HostState {
     budget: CallBudget,
     /// The call's phases, kept only when the configuration has an observer.
     stats: Option<Box<CallStats>>,
-    /// When the guest's current call into the host began (`observe` feature).
+    /// When the guest's outermost current call into the host began, and how deep the calls
+    /// nest (a host function may call back into the guest, which calls the host again).
     #[cfg(feature = "observe")]
-    host_call_started: Option<std::time::Instant>,
+    host_call: (Option<Instant>, u32),
 }
 
 impl HasBudget for HostState {
@@ -289,7 +290,7 @@ impl Runner {
             budget,
             stats: self.config.observer.as_ref().map(|_| Box::default()),
             #[cfg(feature = "observe")]
-            host_call_started: None,
+            host_call: (None, 0),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -341,13 +342,21 @@ fn count_host_calls(
     hook: wasmtime::CallHook,
 ) -> wasmtime::Result<()> {
     let state = store.data_mut();
+    let (started, depth) = &mut state.host_call;
     match hook {
-        wasmtime::CallHook::CallingHost => state.host_call_started = Some(Instant::now()),
+        wasmtime::CallHook::CallingHost => {
+            if *depth == 0 {
+                *started = Some(Instant::now());
+            }
+            *depth += 1;
+        }
         wasmtime::CallHook::ReturningFromHost => {
-            if let (Some(started), Some(stats)) = (state.host_call_started.take(), &mut state.stats)
+            *depth = depth.saturating_sub(1);
+            if *depth == 0
+                && let (Some(began), Some(stats)) = (started.take(), &mut state.stats)
             {
                 stats.host_calls += 1;
-                stats.host_time += started.elapsed();
+                stats.host_time += began.elapsed();
             }
         }
         _ => {}

@@ -48,6 +48,21 @@ fn the_observer_sees_each_call_with_its_phases() -> Result<()> {
         stats.peak_memory_bytes >= 64 * 1024 && !stats.initial_memory_bytes.is_empty(),
         "{stats:?}"
     );
+    // Host calls are counted with the `observe` feature (the bench turns it on) and cost
+    // nothing without it. `fetch` calls wasi:http (its host is refused by the egress policy).
+    let fetched = connector.invoke(
+        "fetch",
+        &json!({}),
+        &json!({"url": "http://fetch.invalid/"}),
+    )?;
+    ensure!(fetched.result.is_err(), "{:?}", fetched.result);
+    let stats = seen(&observer).last().cloned().context("no stats")?;
+    ensure!(stats.function == "fetch", "{stats:?}");
+    if cfg!(feature = "observe") {
+        ensure!(stats.host_calls > 0, "{stats:?}");
+    } else {
+        ensure!(stats.host_calls == 0, "{stats:?}");
+    }
     let trapped = connector.invoke("panic", &json!({}), &json!({}));
     ensure!(trapped.is_err(), "the panic is a host error");
     let stats = seen(&observer).last().cloned().context("no stats")?;
