@@ -35,6 +35,90 @@ fn every_fixture_runs() -> Result<()> {
     h.check_swagger()
 }
 
+/// Every action that takes a workspace, run from its fixture inside a workspace: each request
+/// goes under `/groups/{id}` (and validates against the swagger as the group operation), and
+/// what it creates or changes is in that workspace, not in My Workspace.
+#[test]
+fn every_workspace_action_works_in_a_group() -> Result<()> {
+    let h = Harness::new()?;
+    let group = h.service.add_group("Sales Team");
+    h.service.add_report(Some(&group), "Team Report", None);
+    let in_group = |action: &str, id: &str| -> Result<Value> {
+        let mut inputs = h.sample(action, id)?;
+        inputs["workspace"] = json!(group);
+        h.ok(action, inputs)
+            .with_context(|| format!("{action} in the workspace"))
+    };
+    let created = in_group("create-dataset", "")?;
+    let id = created["id"].as_str().context("the new dataset's id")?;
+    ensure!(
+        h.service.datasets(None).is_empty(),
+        "created in My Workspace"
+    );
+    ensure!(h.service.datasets(Some(&group)).len() == 1);
+    let mut ran = vec!["create-dataset"];
+    for action in pbi_component::EXPORTED_ACTIONS {
+        let takes_workspace = h
+            .connector
+            .action(action)
+            .is_some_and(|a| a.input("workspace").is_some());
+        if !takes_workspace || *action == "create-dataset" {
+            continue;
+        }
+        let out = in_group(action, id)?;
+        match *action {
+            "create-rows" => ensure!(
+                h.service.table_rows(id, "Sales").map(|r| r.len()) == Some(2),
+                "{out}"
+            ),
+            "list-datasets" | "list-tables" | "list-reports" => {
+                ensure!(
+                    out["value"].as_array().is_some_and(|v| v.len() == 1),
+                    "{action}: {out}"
+                )
+            }
+            _ => {}
+        }
+        ran.push(action);
+    }
+    ensure!(ran.len() == 7, "ran {ran:?}");
+    let requests = h.service.requests();
+    ensure!(
+        requests
+            .iter()
+            .all(|r| r.path.starts_with(&format!("/v1.0/myorg/groups/{group}/"))),
+        "{:?}",
+        requests.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    h.check_swagger()
+}
+
+/// A workspace that is not an ID is refused before anything is sent; one that does not
+/// exist (or that the user cannot see) is a not-found error that names it.
+#[test]
+fn bad_and_unknown_workspaces() -> Result<()> {
+    let h = Harness::new()?;
+    let e = h.err("list-datasets", json!({"workspace": "Sales Team"}))?;
+    ensure!(
+        e.kind == pbi_host::ErrorKind::InvalidInput && e.input.as_deref() == Some("workspace"),
+        "{e:?}"
+    );
+    ensure!(h.service.requests().is_empty());
+    let unknown = "f089354e-8366-4e18-aea3-4cb4a3a50b48";
+    let e = h.err("list-datasets", json!({"workspace": unknown}))?;
+    ensure!(e.kind == pbi_host::ErrorKind::NotFound, "{e:?}");
+    ensure!(e.message.contains(unknown), "{e:?}");
+    // Empty means My Workspace.
+    h.ok("list-datasets", json!({"workspace": ""}))?;
+    ensure!(
+        h.service
+            .requests()
+            .last()
+            .is_some_and(|r| r.path == "/v1.0/myorg/datasets")
+    );
+    Ok(())
+}
+
 #[test]
 fn create_dataset() -> Result<()> {
     let h = Harness::new()?;

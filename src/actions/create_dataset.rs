@@ -2,12 +2,12 @@
 
 use serde_json::json;
 
-use super::inputs::{COLUMNS, TABLE_NAME};
-use super::{Context, Single, json_body, required};
+use super::inputs::{COLUMNS, TABLE_NAME, WORKSPACE};
+use super::{Context, Single, json_body, required, scoped_url, workspace};
 use crate::columns;
 use crate::definition::{Action, Input, InputType};
 use crate::error::ActionError;
-use crate::http::{Method, Request, api_url};
+use crate::http::{Method, Request};
 
 /// The action as the definition lists it: key, label, description and inputs.
 pub const DEFINITION: Action = Action {
@@ -15,6 +15,7 @@ pub const DEFINITION: Action = Action {
     label: "Create Dataset",
     description: "Creates a new dataset on 'My Workspace'",
     inputs: &[
+        WORKSPACE,
         Input::new(
             "dataset-name",
             "Dataset Name",
@@ -32,6 +33,8 @@ action_input! {
     /// The inputs (WIT `create-dataset-input`).
     #[derive(Debug, Clone, Default)]
     pub struct CreateDatasetInput {
+        /// Workspace: the workspace (group) ID; none or empty is My Workspace.
+        pub workspace: Option<String>,
         /// Dataset Name.
         pub dataset_name: String,
         /// Columns: JSON array of column definitions.
@@ -43,6 +46,7 @@ action_input! {
 
 /// Checks the inputs and builds the request.
 pub fn request(input: &CreateDatasetInput) -> Result<Request, ActionError> {
+    let workspace = workspace(input.workspace.as_deref())?;
     let name = required("dataset-name", &input.dataset_name)?;
     if name.chars().any(char::is_control) {
         return Err(ActionError::invalid(
@@ -59,13 +63,17 @@ pub fn request(input: &CreateDatasetInput) -> Result<Request, ActionError> {
         "defaultMode": "Push",
         "tables": [columns::Table { name: table, columns }],
     });
-    Ok(Request::new(Method::Post, api_url(&["datasets"], &[]))
-        .json_body(body.to_string().into_bytes()))
+    Ok(
+        Request::new(Method::Post, scoped_url(workspace, &["datasets"], &[]))
+            .json_body(body.to_string().into_bytes()),
+    )
 }
 
 /// The exchange: the output is the created dataset as the API returns it.
 pub fn exchange(input: &CreateDatasetInput, _context: &Context) -> Result<Single, ActionError> {
-    Ok(Single::new(request(input)?, |r| json_body(&r)))
+    let request = request(input)?;
+    let workspace = workspace(input.workspace.as_deref())?;
+    Ok(Single::new(request, |r| json_body(&r)).in_workspace(workspace))
 }
 
 #[cfg(test)]
@@ -74,6 +82,7 @@ mod tests {
 
     fn input() -> CreateDatasetInput {
         CreateDatasetInput {
+            workspace: None,
             dataset_name: "Sales".into(),
             columns: r#"[{"name":"Id","dataType":"int64"},{"name":"Region","dataType":"STRING"}]"#
                 .into(),

@@ -9,13 +9,13 @@
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::inputs::{DATASET_ID, TABLE_NAME};
-use super::{Context, dataset_id};
+use super::inputs::{DATASET_ID, TABLE_NAME, WORKSPACE};
+use super::{Context, dataset_id, in_workspace, scoped_url, workspace};
 use crate::columns;
 use crate::definition::{Action, Input, InputType};
 use crate::error::ActionError;
 use crate::exchange::{Exchange, Output, Step};
-use crate::http::{Method, Request, Response, api_url};
+use crate::http::{Method, Request, Response};
 use crate::retry::RetryPolicy;
 
 /// The most rows Power BI takes in one request.
@@ -27,6 +27,7 @@ pub const DEFINITION: Action = Action {
     label: "Create Rows",
     description: "Adds new data rows to the specified table within the specified dataset from 'My Workspace'",
     inputs: &[
+        WORKSPACE,
         DATASET_ID,
         TABLE_NAME,
         Input::new(
@@ -54,6 +55,8 @@ action_input! {
     /// The inputs (WIT `create-rows-input`).
     #[derive(Debug, Clone, Default)]
     pub struct CreateRowsInput {
+        /// Workspace: the workspace (group) ID; none or empty is My Workspace.
+        pub workspace: Option<String>,
         /// Dataset ID.
         pub dataset_id: String,
         /// Table Name.
@@ -191,6 +194,8 @@ pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
 #[derive(Debug)]
 pub struct CreateRows<'a> {
     url: String,
+    /// The workspace, named by a 404's error.
+    workspace: Option<&'a str>,
     dataset_id: &'a str,
     table_name: String,
     rows: Rows<'a>,
@@ -210,6 +215,7 @@ pub fn exchange<'a>(
     input: &'a CreateRowsInput,
     _context: &Context,
 ) -> Result<CreateRows<'a>, ActionError> {
+    let workspace = workspace(input.workspace.as_deref())?;
     let id = dataset_id(&input.dataset_id)?;
     let table_name = columns::table_name("table-name", &input.table_name)?;
     let start = input.start_row.unwrap_or(0);
@@ -225,7 +231,12 @@ pub fn exchange<'a>(
     }
     let start = start as usize;
     Ok(CreateRows {
-        url: api_url(&["datasets", id, "tables", &table_name, "rows"], &[]),
+        url: scoped_url(
+            workspace,
+            &["datasets", id, "tables", &table_name, "rows"],
+            &[],
+        ),
+        workspace,
         dataset_id: id,
         table_name,
         rows,
@@ -305,7 +316,12 @@ impl Exchange for CreateRows<'_> {
                 self.in_flight = 0;
                 self.requests += 1;
             }
-            Some(Ok(response)) => return self.fail(ActionError::from_response(&response)),
+            Some(Ok(response)) => {
+                return self.fail(in_workspace(
+                    ActionError::from_response(&response),
+                    self.workspace,
+                ));
+            }
             Some(Err(error)) => return self.fail(error),
         }
         match self.next_request() {
@@ -338,6 +354,7 @@ mod tests {
 
     fn input(rows: String) -> CreateRowsInput {
         CreateRowsInput {
+            workspace: None,
             dataset_id: ID.into(),
             table_name: "Sales West".into(),
             rows,

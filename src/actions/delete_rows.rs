@@ -2,26 +2,28 @@
 
 use serde_json::json;
 
-use super::inputs::{DATASET_ID, TABLE_NAME};
-use super::{Context, Single, dataset_id};
+use super::inputs::{DATASET_ID, TABLE_NAME, WORKSPACE};
+use super::{Context, Single, dataset_id, scoped_url, workspace};
 use crate::columns;
 use crate::definition::Action;
 use crate::error::ActionError;
 use crate::exchange::Output;
-use crate::http::{Method, Request, api_url};
+use crate::http::{Method, Request};
 
 /// The action as the definition lists it: key, label, description and inputs.
 pub const DEFINITION: Action = Action {
     key: "delete-rows",
     label: "Delete Rows",
     description: "Deletes all rows from the specified table within the specified dataset from 'My Workspace'",
-    inputs: &[DATASET_ID, TABLE_NAME],
+    inputs: &[WORKSPACE, DATASET_ID, TABLE_NAME],
 };
 
 action_input! {
     /// The inputs (WIT `delete-rows-input`).
     #[derive(Debug, Clone, Default)]
     pub struct DeleteRowsInput {
+        /// Workspace: the workspace (group) ID; none or empty is My Workspace.
+        pub workspace: Option<String>,
         /// Dataset ID.
         pub dataset_id: String,
         /// Table Name.
@@ -31,11 +33,12 @@ action_input! {
 
 /// Checks the inputs and builds the request.
 pub fn request(input: &DeleteRowsInput) -> Result<Request, ActionError> {
+    let workspace = workspace(input.workspace.as_deref())?;
     let id = dataset_id(&input.dataset_id)?;
     let table = columns::table_name("table-name", &input.table_name)?;
     Ok(Request::new(
         Method::Delete,
-        api_url(&["datasets", id, "tables", &table, "rows"], &[]),
+        scoped_url(workspace, &["datasets", id, "tables", &table, "rows"], &[]),
     ))
 }
 
@@ -47,7 +50,8 @@ pub fn exchange(input: &DeleteRowsInput, _context: &Context) -> Result<Single, A
         "tableName": input.table_name,
         "deleted": true,
     });
-    Ok(Single::new(request, move |_| Ok(Output::json(&data))))
+    let workspace = workspace(input.workspace.as_deref())?;
+    Ok(Single::new(request, move |_| Ok(Output::json(&data))).in_workspace(workspace))
 }
 
 #[cfg(test)]
@@ -57,6 +61,7 @@ mod tests {
 
     fn input() -> DeleteRowsInput {
         DeleteRowsInput {
+            workspace: None,
             dataset_id: "cfafbeb1-8037-4d0c-896e-a46fb27ff229".into(),
             table_name: "My Table#2".into(),
         }

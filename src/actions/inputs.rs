@@ -51,3 +51,13 @@ pub const PAGE_OFFSET: Input = Input::new(
     "The number of entries to skip for pagination. Used to retrieve results beyond the first page.",
 )
 .bounds(Some(0), None);
+
+/// Workspace: the workspace (group) an action works in; empty means My Workspace. Not in the
+/// connector documentation, whose actions work in My Workspace only (docs/decisions.md).
+pub const WORKSPACE: Input = Input::new(
+    "workspace",
+    "Workspace",
+    InputType::String,
+    "The ID of the workspace (group) to work in. Leave it empty to use 'My Workspace'.",
+)
+.example("f089354e-8366-4e18-aea3-4cb4a3a50b48");

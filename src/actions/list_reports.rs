@@ -1,8 +1,8 @@
 //! List Reports: `GET /reports`. The API returns the whole list; Page Offset and Top are applied
 //! here (see `crate::paging`).
 
-use super::inputs::{PAGE_OFFSET, TOP};
-use super::{Context, Single, paged_list};
+use super::inputs::{PAGE_OFFSET, TOP, WORKSPACE};
+use super::{Context, Single, paged_list, workspace};
 use crate::definition::Action;
 use crate::error::ActionError;
 
@@ -11,13 +11,15 @@ pub const DEFINITION: Action = Action {
     key: "list-reports",
     label: "List Reports",
     description: "Returns a list of reports from 'My Workspace'",
-    inputs: &[TOP, PAGE_OFFSET],
+    inputs: &[WORKSPACE, TOP, PAGE_OFFSET],
 };
 
 action_input! {
     /// The inputs (WIT `list-reports-input`).
     #[derive(Debug, Clone, Default)]
     pub struct ListReportsInput {
+        /// Workspace: the workspace (group) ID; none or empty is My Workspace.
+        pub workspace: Option<String>,
         /// Top.
         pub top: Option<i64>,
         /// Page Offset.
@@ -27,7 +29,14 @@ action_input! {
 
 /// Checks the inputs and builds the exchange.
 pub fn exchange(input: &ListReportsInput, _context: &Context) -> Result<Single, ActionError> {
-    paged_list(&DEFINITION, &["reports"], input.top, input.page_offset)
+    let workspace = workspace(input.workspace.as_deref())?;
+    paged_list(
+        &DEFINITION,
+        workspace,
+        &["reports"],
+        input.top,
+        input.page_offset,
+    )
 }
 
 #[cfg(test)]
@@ -38,6 +47,7 @@ mod tests {
     fn pages_locally() {
         let ex = exchange(
             &ListReportsInput {
+                workspace: None,
                 top: Some(1),
                 page_offset: Some(1),
             },
@@ -53,6 +63,7 @@ mod tests {
     fn top_out_of_range() {
         let e = exchange(
             &ListReportsInput {
+                workspace: None,
                 top: Some(1001),
                 page_offset: None,
             },

@@ -1,8 +1,8 @@
 //! List Tables: `GET /datasets/{id}/tables`. The API returns the whole list; Page Offset and
 //! Top are applied here (see `crate::paging`).
 
-use super::inputs::{DATASET_ID, PAGE_OFFSET, TOP};
-use super::{Context, Single, dataset_id, paged_list};
+use super::inputs::{DATASET_ID, PAGE_OFFSET, TOP, WORKSPACE};
+use super::{Context, Single, dataset_id, paged_list, workspace};
 use crate::definition::Action;
 use crate::error::ActionError;
 
@@ -11,13 +11,15 @@ pub const DEFINITION: Action = Action {
     key: "list-tables",
     label: "List Tables",
     description: "Returns a list of tables tables within the specified dataset from 'My Workspace'",
-    inputs: &[DATASET_ID, TOP, PAGE_OFFSET],
+    inputs: &[WORKSPACE, DATASET_ID, TOP, PAGE_OFFSET],
 };
 
 action_input! {
     /// The inputs (WIT `list-tables-input`).
     #[derive(Debug, Clone, Default)]
     pub struct ListTablesInput {
+        /// Workspace: the workspace (group) ID; none or empty is My Workspace.
+        pub workspace: Option<String>,
         /// Dataset ID.
         pub dataset_id: String,
         /// Top.
@@ -29,9 +31,11 @@ action_input! {
 
 /// Checks the inputs and builds the exchange.
 pub fn exchange(input: &ListTablesInput, _context: &Context) -> Result<Single, ActionError> {
+    let workspace = workspace(input.workspace.as_deref())?;
     let id = dataset_id(&input.dataset_id)?;
     paged_list(
         &DEFINITION,
+        workspace,
         &["datasets", id, "tables"],
         input.top,
         input.page_offset,
@@ -46,6 +50,7 @@ mod tests {
     fn request_shape() {
         let ex = exchange(
             &ListTablesInput {
+                workspace: None,
                 dataset_id: "cfafbeb1-8037-4d0c-896e-a46fb27ff229".into(),
                 top: None,
                 page_offset: None,
@@ -60,6 +65,7 @@ mod tests {
     fn bad_id_first() {
         let e = exchange(
             &ListTablesInput {
+                workspace: None,
                 dataset_id: "x".into(),
                 top: Some(0),
                 page_offset: None,

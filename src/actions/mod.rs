@@ -166,6 +166,8 @@ pub struct Single {
     interpret: Interpret,
     policy: RetryPolicy,
     debug: bool,
+    /// The workspace the request is in, named by a 404's error.
+    workspace: Option<String>,
 }
 
 impl std::fmt::Debug for Single {
@@ -189,7 +191,15 @@ impl Single {
             interpret: Box::new(interpret),
             policy: RetryPolicy::DEFAULT,
             debug: false,
+            workspace: None,
         }
+    }
+
+    /// The same, in this workspace (None: My Workspace): a 404 says the workspace may be
+    /// what is missing.
+    pub fn in_workspace(mut self, workspace: Option<&str>) -> Self {
+        self.workspace = workspace.map(str::to_string);
+        self
     }
 
     /// The same, with this retry policy.
@@ -218,7 +228,10 @@ impl Exchange for Single {
                 None => Step::Done(Err(ActionError::transport("request already sent"))),
             },
             Some(Ok(response)) if response.status < 400 => Step::Done((self.interpret)(response)),
-            Some(Ok(response)) => Step::Done(Err(ActionError::from_response(&response))),
+            Some(Ok(response)) => Step::Done(Err(in_workspace(
+                ActionError::from_response(&response),
+                self.workspace.as_deref(),
+            ))),
             Some(Err(e)) => Step::Done(Err(e)),
         }
     }
@@ -244,16 +257,20 @@ pub fn required<'a>(key: &str, value: &'a str) -> Result<&'a str, ActionError> {
     Ok(value)
 }
 
-/// A dataset ID: a GUID (`8-4-4-4-12` hex digits).
-pub fn dataset_id(value: &str) -> Result<&str, ActionError> {
-    let id = required("dataset-id", value)?;
+/// Whether `id` is a GUID (`8-4-4-4-12` hex digits).
+fn is_guid(id: &str) -> bool {
     let groups: Vec<&str> = id.split('-').collect();
-    let shape = groups.len() == 5
+    groups.len() == 5
         && groups
             .iter()
             .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
-    if !shape {
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A dataset ID: a GUID (`8-4-4-4-12` hex digits).
+pub fn dataset_id(value: &str) -> Result<&str, ActionError> {
+    let id = required("dataset-id", value)?;
+    if !is_guid(id) {
         return Err(ActionError::invalid(
             "dataset-id",
             format!(
@@ -262,6 +279,48 @@ pub fn dataset_id(value: &str) -> Result<&str, ActionError> {
         ));
     }
     Ok(id)
+}
+
+/// The Workspace input: `None` (empty or missing) is My Workspace, anything else must be a
+/// workspace (group) ID, a GUID.
+pub fn workspace(value: Option<&str>) -> Result<Option<&str>, ActionError> {
+    let Some(id) = value.map(str::trim).filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    if !is_guid(id) {
+        return Err(ActionError::invalid(
+            "workspace",
+            format!(
+                "must be a workspace ID, a GUID such as f089354e-8366-4e18-aea3-4cb4a3a50b48 \
+                 (or empty for My Workspace); got {id:?}"
+            ),
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// The API URL of `segments` in `workspace`: `/groups/{id}/...` in a workspace, as
+/// Microsoft's API scopes every call, and the plain path in My Workspace.
+pub fn scoped_url(workspace: Option<&str>, segments: &[&str], query: &[(&str, String)]) -> String {
+    match workspace {
+        Some(id) => {
+            let mut scoped = vec!["groups", id];
+            scoped.extend_from_slice(segments);
+            crate::http::api_url(&scoped, query)
+        }
+        None => crate::http::api_url(segments, query),
+    }
+}
+
+/// An error answer's error, which for a 404 in a workspace also says that the workspace may
+/// be what is missing: the service answers the same for a workspace the user cannot see.
+pub fn in_workspace(mut error: ActionError, workspace: Option<&str>) -> ActionError {
+    if let (Some(id), crate::ErrorKind::NotFound) = (workspace, error.kind) {
+        error.message.push_str(&format!(
+            " (in the workspace {id}: check that it exists and that you are a member of it)"
+        ));
+    }
+    error
 }
 
 /// The body of a JSON answer, as JSON text: `null` for an empty body. The text is checked to
@@ -289,6 +348,7 @@ pub fn json_text(body: &[u8]) -> Option<String> {
 /// A list the API gives whole: `GET` it, then apply Page Offset and Top locally.
 fn paged_list(
     action: &crate::definition::Action,
+    workspace: Option<&str>,
     segments: &[&str],
     top: Option<i64>,
     page_offset: Option<i64>,
@@ -296,11 +356,9 @@ fn paged_list(
     let page = crate::paging::page(action, top, page_offset)?;
     let request = Request::new(
         crate::http::Method::Get,
-        crate::http::api_url(segments, &[]),
+        scoped_url(workspace, segments, &[]),
     );
-    Ok(Single::new(request, move |r| {
-        crate::paging::apply(page, &r)
-    }))
+    Ok(Single::new(request, move |r| crate::paging::apply(page, &r)).in_workspace(workspace))
 }
 
 /// Drives a list exchange against an answer of three items `a`, `b`, `c`; returns the data.
@@ -334,6 +392,139 @@ pub(crate) fn snapshot(request: &Request) -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::definition::CONNECTION;
+
+    const WORKSPACE_ID: &str = "f089354e-8366-4e18-aea3-4cb4a3a50b48";
+
+    #[test]
+    fn workspaces() {
+        assert_eq!(workspace(None).unwrap(), None);
+        assert_eq!(workspace(Some("  ")).unwrap(), None);
+        assert_eq!(
+            workspace(Some(&format!(" {WORKSPACE_ID} "))).unwrap(),
+            Some(WORKSPACE_ID)
+        );
+        for bad in ["me", "My Workspace", "f089354e-8366-4e18-aea3", "../groups"] {
+            let e = workspace(Some(bad)).unwrap_err();
+            assert_eq!(e.input.as_deref(), Some("workspace"), "{bad}");
+            assert!(e.message.contains("My Workspace"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn scoped_urls_insert_the_group() {
+        assert_eq!(
+            scoped_url(Some(WORKSPACE_ID), &["datasets", "a b"], &[]),
+            format!(
+                "{}/groups/{WORKSPACE_ID}/datasets/a%20b",
+                crate::http::API_BASE
+            )
+        );
+        assert_eq!(
+            scoped_url(None, &["reports"], &[]),
+            format!("{}/reports", crate::http::API_BASE)
+        );
+    }
+
+    /// Every action that takes a workspace sends its request under `/groups/{id}` with one,
+    /// and refuses a workspace that is not an ID before building any request.
+    #[test]
+    #[expect(
+        clippy::field_reassign_with_default,
+        reason = "one macro sets the workspace of every action's input"
+    )]
+    fn every_workspace_action_scopes_its_request() {
+        let id = "cfafbeb1-8037-4d0c-896e-a46fb27ff229";
+        let ws = Some(WORKSPACE_ID.to_string());
+        let bad = Some("nope".to_string());
+        let first_url = |mut ex: Box<dyn crate::exchange::Exchange + '_>| match ex.step(None) {
+            Step::Send(request) => request.url,
+            other => panic!("no request: {other:?}"),
+        };
+        let columns = r#"[{"name":"a","dataType":"Int64"}]"#.to_string();
+        let context = Context::default();
+        let mut checked: Vec<String> = Vec::new();
+        macro_rules! check {
+            ($module:ident, $input:expr) => {{
+                let mut input = $input;
+                input.workspace = ws.clone();
+                let url = first_url(Box::new($module::exchange(&input, &context).unwrap()));
+                let scoped = format!("{}/groups/{WORKSPACE_ID}/", crate::http::API_BASE);
+                assert!(url.starts_with(&scoped), "{}: {url}", stringify!($module));
+                input.workspace = bad.clone();
+                let e = $module::exchange(&input, &context).err().expect("refused");
+                assert_eq!(
+                    e.input.as_deref(),
+                    Some("workspace"),
+                    "{}",
+                    stringify!($module)
+                );
+                checked.push(stringify!($module).replace('_', "-"));
+            }};
+        }
+        check!(
+            create_dataset,
+            create_dataset::CreateDatasetInput {
+                dataset_name: "d".into(),
+                columns: columns.clone(),
+                table_name: "t".into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            create_rows,
+            create_rows::CreateRowsInput {
+                dataset_id: id.into(),
+                table_name: "t".into(),
+                rows: "[{}]".into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            delete_rows,
+            delete_rows::DeleteRowsInput {
+                dataset_id: id.into(),
+                table_name: "t".into(),
+                ..Default::default()
+            }
+        );
+        check!(list_datasets, list_datasets::ListDatasetsInput::default());
+        check!(list_reports, list_reports::ListReportsInput::default());
+        check!(
+            list_tables,
+            list_tables::ListTablesInput {
+                dataset_id: id.into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            update_table,
+            update_table::UpdateTableInput {
+                dataset_id: id.into(),
+                table_name: "t".into(),
+                columns: columns.clone(),
+                ..Default::default()
+            }
+        );
+        // Every action whose definition has the Workspace input was checked.
+        let with_workspace: Vec<&str> = ACTIONS
+            .iter()
+            .filter(|a| a.inputs.iter().any(|i| i.key == "workspace"))
+            .map(|a| a.key)
+            .collect();
+        assert_eq!(checked, with_workspace);
+    }
+
+    #[test]
+    fn a_404_in_a_workspace_names_it() {
+        let e = ActionError::from_response(&Response {
+            status: 404,
+            headers: Vec::new(),
+            body: br#"{"error":{"code":"PowerBIEntityNotFound"}}"#.to_vec(),
+        });
+        let hinted = in_workspace(e.clone(), Some(WORKSPACE_ID));
+        assert!(hinted.message.contains(WORKSPACE_ID), "{}", hinted.message);
+        assert_eq!(in_workspace(e.clone(), None), e);
+    }
 
     #[test]
     fn dataset_ids() {

@@ -1,25 +1,27 @@
 //! Update Table: `PUT /datasets/{id}/tables/{table}` with the table's full new schema.
 
-use super::inputs::{COLUMNS, DATASET_ID, TABLE_NAME};
-use super::{Context, Single, dataset_id, json_body};
+use super::inputs::{COLUMNS, DATASET_ID, TABLE_NAME, WORKSPACE};
+use super::{Context, Single, dataset_id, json_body, scoped_url, workspace};
 use crate::columns::{self, Table};
 use crate::definition::Action;
 use crate::error::ActionError;
 use crate::exchange::Output;
-use crate::http::{Method, Request, api_url};
+use crate::http::{Method, Request};
 
 /// The action as the definition lists it: key, label, description and inputs.
 pub const DEFINITION: Action = Action {
     key: "update-table",
     label: "Update Table",
     description: "Updates the metadata and schema for the specified table within the specified dataset from 'My Workspace'",
-    inputs: &[DATASET_ID, TABLE_NAME, COLUMNS],
+    inputs: &[WORKSPACE, DATASET_ID, TABLE_NAME, COLUMNS],
 };
 
 action_input! {
     /// The inputs (WIT `update-table-input`).
     #[derive(Debug, Clone, Default)]
     pub struct UpdateTableInput {
+        /// Workspace: the workspace (group) ID; none or empty is My Workspace.
+        pub workspace: Option<String>,
         /// Dataset ID.
         pub dataset_id: String,
         /// Table Name.
@@ -31,6 +33,7 @@ action_input! {
 
 /// Checks the inputs and builds the request and the table it sends.
 fn plan(input: &UpdateTableInput) -> Result<(Request, Table), ActionError> {
+    let workspace = workspace(input.workspace.as_deref())?;
     let id = dataset_id(&input.dataset_id)?;
     let name = columns::table_name("table-name", &input.table_name)?;
     let columns = columns::parse("columns", &input.columns)?;
@@ -38,7 +41,7 @@ fn plan(input: &UpdateTableInput) -> Result<(Request, Table), ActionError> {
     let body = serde_json::to_vec(&table).expect("serializable table");
     let request = Request::new(
         Method::Put,
-        api_url(&["datasets", id, "tables", &table.name], &[]),
+        scoped_url(workspace, &["datasets", id, "tables", &table.name], &[]),
     )
     .json_body(body);
     Ok((request, table))
@@ -60,7 +63,8 @@ pub fn exchange(input: &UpdateTableInput, _context: &Context) -> Result<Single, 
         } else {
             out
         })
-    }))
+    })
+    .in_workspace(workspace(input.workspace.as_deref())?))
 }
 
 #[cfg(test)]
@@ -70,6 +74,7 @@ mod tests {
 
     fn input() -> UpdateTableInput {
         UpdateTableInput {
+            workspace: None,
             dataset_id: "cfafbeb1-8037-4d0c-896e-a46fb27ff229".into(),
             table_name: "Sales".into(),
             columns: r#"[{"name":"Id","dataType":"Int64"},{"name":"Amount","dataType":"decimal","formatString":"0.00"}]"#.into(),

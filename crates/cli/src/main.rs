@@ -531,9 +531,10 @@ fn report_details(invocation: &Invocation) {
 }
 
 fn emulator(port: u16, token: Option<String>) -> Result<ExitCode> {
+    // Seeded, so a new user's emulator has workspaces, datasets and reports to list.
     let mut config = ServiceConfig {
         fixed_tokens: token.iter().cloned().collect(),
-        ..ServiceConfig::default()
+        ..ServiceConfig::seeded()
     };
     // So that `pbi login --service` works against it: its redirect URI without the port
     // (loopback URIs match any port).
@@ -608,6 +609,9 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
         {"name": "Amount", "dataType": "Double"},
         {"name": "When", "dataType": "DateTime"}
     ]);
+    // The flow works in a workspace (group) of the emulator, as a team would.
+    let workspace = service.add_group("Demo Team");
+    out!("Workspace \"Demo Team\": {workspace}");
     // Each step starts from the action's sample inputs (crates/component/fixtures).
     let created = demo.step(
         "Create Dataset",
@@ -615,7 +619,7 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
         sample(
             "create-dataset",
             "",
-            json!({"dataset-name": "Demo Sales", "columns": columns}),
+            json!({"workspace": workspace, "dataset-name": "Demo Sales", "columns": columns}),
         ),
     );
     let Some(dataset_id) = created
@@ -634,7 +638,7 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
         sample(
             "create-rows",
             &dataset_id,
-            json!({"rows": demo_rows(DEMO_ROWS)}),
+            json!({"workspace": workspace, "rows": demo_rows(DEMO_ROWS)}),
         ),
     );
     let stored = service
@@ -649,17 +653,21 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
     demo.step(
         "List Tables",
         "list-tables",
-        sample("list-tables", &dataset_id, json!({})),
+        sample("list-tables", &dataset_id, json!({"workspace": workspace})),
     );
     demo.step(
         "List Datasets",
         "list-datasets",
-        sample("list-datasets", &dataset_id, json!({"top": 10})),
+        sample(
+            "list-datasets",
+            &dataset_id,
+            json!({"workspace": workspace, "top": 10}),
+        ),
     );
     demo.step(
         "Delete Rows",
         "delete-rows",
-        sample("delete-rows", &dataset_id, json!({})),
+        sample("delete-rows", &dataset_id, json!({"workspace": workspace})),
     );
     let left = service
         .table_rows(&dataset_id, "Sales")
@@ -672,7 +680,11 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
     demo.step(
         "Raw Request",
         "raw-request",
-        sample("raw-request", &dataset_id, json!({})),
+        sample(
+            "raw-request",
+            &dataset_id,
+            json!({"url": format!("/groups/{workspace}/datasets")}),
+        ),
     );
 
     out!(

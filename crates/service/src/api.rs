@@ -49,7 +49,12 @@ pub(crate) fn router(shared: AppState) -> Router {
         ("/imports", get(list_imports).post(post_import)),
         ("/imports/{importId}", get(get_import)),
     ];
-    let mut router = Router::new().route("/v1.0/myorg/groups", get(list_groups));
+    let mut router = Router::new()
+        .route("/v1.0/myorg/groups", get(list_groups).post(create_group))
+        .route(
+            "/v1.0/myorg/groups/{groupId}",
+            get(get_group).delete(delete_group),
+        );
     for (suffix, methods) in scoped {
         router = router
             .route(&format!("/v1.0/myorg{suffix}"), methods.clone())
@@ -358,6 +363,9 @@ async fn list_groups(State(s): State<AppState>, RawQuery(query): RawQuery) -> Ap
     let value = st
         .groups
         .iter()
+        // Only the workspaces the user is a member of, as Microsoft's "a list of workspaces
+        // the user has access to".
+        .filter(|g| g.member)
         .filter(|g| filter.as_ref().is_none_or(|f| f.matches(&g.name)))
         .skip(skip)
         .take(top.unwrap_or(usize::MAX))
@@ -367,6 +375,68 @@ async fn list_groups(State(s): State<AppState>, RawQuery(query): RawQuery) -> Ap
         StatusCode::OK,
         &s.envelope(None, "groups", value),
     ))
+}
+
+/// A single workspace as Create Group and Get Group answer it: Swagger's `Group` with the
+/// `@odata.context` of an entity (as the live service sends it).
+fn group_entity(s: &Shared, group: &state::Group) -> Value {
+    let mut v = group.to_json();
+    v["@odata.context"] = Value::String(format!("{}/$metadata#groups/$entity", s.scope_url(None)));
+    v
+}
+
+async fn create_group(
+    State(s): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let pairs = query_pairs(query.as_deref());
+    // Swagger: a boolean, "The only supported value is `true`"; `false` would ask for a
+    // classic workspace, which Power BI no longer creates. Empty means absent, as ASP.NET
+    // binds an optional boolean.
+    match query_param(&pairs, "workspaceV2").map(str::trim) {
+        None | Some("") => {}
+        Some(v) if v.eq_ignore_ascii_case("true") => {}
+        Some(v) if v.eq_ignore_ascii_case("false") => {
+            return Err(ApiError::bad(
+                "workspaceV2",
+                "The only supported value of workspaceV2 is true.",
+            ));
+        }
+        Some(v) => {
+            return Err(ApiError::bad(
+                "workspaceV2",
+                format!("workspaceV2 must be true or false, not '{v}'."),
+            ));
+        }
+    }
+    let body = json_body(&headers, &body, "requestParameters")?;
+    let name = validate::create_group(&body).map_err(ApiError::bad_request)?;
+    let mut st = s.lock();
+    // Names are unique in the organization: a workspace the user cannot see counts too.
+    if st.group_name_taken(&name) {
+        return Err(ApiError::already_exists());
+    }
+    let group = st.add_group(name, true).clone();
+    drop(st);
+    // 200, not 201: Swagger's only answer for Groups_CreateGroup.
+    Ok(json_response(StatusCode::OK, &group_entity(&s, &group)))
+}
+
+async fn get_group(State(s): State<AppState>, p: Params) -> ApiResult {
+    let st = s.lock();
+    let group = st.member_group(p.get("groupId"))?.clone();
+    drop(st);
+    Ok(json_response(StatusCode::OK, &group_entity(&s, &group)))
+}
+
+async fn delete_group(State(s): State<AppState>, p: Params) -> ApiResult {
+    let mut st = s.lock();
+    let id = st.member_group(p.get("groupId"))?.id.clone();
+    // Its datasets, reports and imports go with it.
+    st.remove_group(&id);
+    Ok(ok_empty())
 }
 
 async fn list_reports(State(s): State<AppState>, p: Params) -> ApiResult {

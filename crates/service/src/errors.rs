@@ -46,6 +46,21 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, pbi_error("PowerBIEntityNotFound"))
     }
 
+    /// 400 `PowerBIEntityAlreadyExists`, as Power BI refuses a workspace name already in
+    /// use. The status and body are those the live service sent, recorded in the test
+    /// stubs of a public client (piloos/power-bi, `test/test_workspace.rb`, "raise an error
+    /// when creating an already existing workspace"); Microsoft's reference documents no
+    /// error answer for Create Group.
+    pub fn already_exists() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {
+                "code": "PowerBIEntityAlreadyExists",
+                "pbi.error": {"code": "PowerBIEntityAlreadyExists", "parameters": {}, "details": []},
+            }}),
+        )
+    }
+
     /// 400 `BadRequest` listing every problem found; the first one is the message.
     pub fn bad_request(details: Vec<Detail>) -> Self {
         let message = details

@@ -19,6 +19,8 @@
 //! | List / Get Imports | `GET /imports`, `GET /imports/{id}` | 200 |
 //! | Post Import | `POST /imports?datasetDisplayName=..` (multipart/form-data) | 202 `{id}` |
 //! | List Groups | `GET /v1.0/myorg/groups?$top&$skip&$filter` | 200 envelope |
+//! | Create Group | `POST /v1.0/myorg/groups[?workspaceV2=true]` body `{"name"}` | 200 group |
+//! | Get / Delete Group | `GET`/`DELETE /v1.0/myorg/groups/{groupId}` | 200 |
 //!
 //! # Behaviour where Microsoft's documents are silent
 //!
@@ -59,6 +61,32 @@
 //! - **Groups.** `$skip` then `$top` after `$filter`. `$filter` supports `name eq|ne 'x'`,
 //!   `contains|startswith|endswith(name,'x')`, `and`, `or`, `not`, parentheses, comparing
 //!   ignoring case; any other filter is 400 (never silently ignored).
+//! - **Create Group** takes Swagger's `GroupCreationRequest` (`name` only, required; other
+//!   properties 400 as for Create Dataset) and answers 200 (Swagger's only answer, not 201)
+//!   with the `Group` and an `@odata.context` ending `$metadata#groups/$entity`. A missing,
+//!   empty or blank name is 400 `BadRequest` (target `requestParameters.name`).
+//!   `workspaceV2` may be absent or `true`; `false` is 400 (Swagger: "The only supported
+//!   value is `true`"), as is a non-boolean. Workspace names are unique in the organization
+//!   (Swagger on Update Group), compared ignoring case and surrounding white space
+//!   (unverified), workspaces the user cannot see included: a taken name is 400
+//!   `PowerBIEntityAlreadyExists` in the message-less shape, as the live service answers
+//!   (recorded by public clients; Microsoft documents no error). Delete Group removes the
+//!   workspace's datasets, reports and imports.
+//! - **Workspaces the user cannot see.** [`ServiceHandle::add_hidden_group`] adds a
+//!   workspace the user is not a member of: not listed, and every call naming it answers
+//!   as for an unknown id. Under `/groups/{groupId}`, an id that is not a GUID, an unknown
+//!   one and a hidden one all answer 404 `PowerBIEntityNotFound` (after authentication,
+//!   before the query and the body are checked; nothing counts against the rate limits).
+//!   A 404 rather than 401 or 403 follows what users report for the same case
+//!   (microsoft/PowerBI-Developer-Samples issue 20: Get Reports In Group answered
+//!   `NotFound`, and Microsoft's reply pointed to the user's permission on the workspace);
+//!   not documented by Microsoft. An empty id (`/groups//datasets`)
+//!   is one of these malformed ids; a segment that decodes to invalid UTF-8 is 400, as
+//!   anywhere in a path.
+//! - **Demo content.** [`ServiceConfig::seed`] (or [`ServiceConfig::seeded`]) starts the
+//!   service with the workspaces `Sales`, `Finance` and `Operations` (a push dataset with a
+//!   table and rows, a non-push dataset and a report each) and a push dataset and report in
+//!   My workspace; see [`ServiceHandle::seed_demo`]. The default starts empty.
 //! - **Imports.** `datasetDisplayName` is required; `nameConflict` and `skipReport` are
 //!   validated (the conflict mode is not applied). A `.pbix` (or any other name) creates a
 //!   non-push dataset and a report (none with `skipReport=true`), a `.rdl` a paginated
@@ -166,6 +194,7 @@ mod login;
 mod multipart;
 mod pkce;
 mod record;
+mod seed;
 mod server;
 mod state;
 mod tokens;
@@ -233,6 +262,12 @@ pub struct ServiceConfig {
     /// Whether using a refresh token revokes it (default `false`: the old refresh token stays
     /// valid after rotation, as Microsoft does).
     pub revoke_rotated_refresh_tokens: bool,
+    /// Whether the service starts with demo content (default `false`: an empty tenant, which
+    /// tests rely on). When `true`, [`ServiceHandle::spawn`] runs
+    /// [`ServiceHandle::seed_demo`] before it returns, so a new user's emulator has
+    /// workspaces, datasets and reports to browse. [`ServiceConfig::seeded`] is the default
+    /// configuration with this set.
+    pub seed: bool,
 }
 
 impl Default for ServiceConfig {
@@ -260,6 +295,18 @@ impl Default for ServiceConfig {
             code_lifetime: Duration::from_secs(600),
             refresh_token_lifetime: Duration::from_secs(90 * 86_400),
             revoke_rotated_refresh_tokens: false,
+            seed: false,
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// The default configuration with [`seed`](Self::seed) on: the service starts with the
+    /// demo content of [`ServiceHandle::seed_demo`].
+    pub fn seeded() -> Self {
+        Self {
+            seed: true,
+            ..Self::default()
         }
     }
 }
@@ -311,7 +358,12 @@ impl ServiceHandle {
         for token in &config.fixed_tokens {
             tokens.insert(token.clone(), None);
         }
+        let seed = config.seed;
         let shared = Arc::new(Shared::new(config, tokens, base_url_of(addr)));
+        if seed {
+            // Before the server thread starts: the first request already sees it.
+            seed::seed_demo(&shared);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("pbi-service-worker")
@@ -412,25 +464,71 @@ impl ServiceHandle {
         self.shared.tokens.expire(token);
     }
 
-    /// Adds a workspace and returns its id.
+    /// Adds a workspace the user is a member of and returns its id. Unlike Create Group
+    /// (`POST /groups`), the name is not checked: a test may add two of the same name.
     pub fn add_group(&self, name: &str) -> String {
-        let id = util::new_id();
-        self.shared.lock().groups.push(Group {
-            id: id.clone(),
-            name: name.to_owned(),
-        });
-        id
+        self.shared
+            .lock()
+            .add_group(name.to_owned(), true)
+            .id
+            .clone()
+    }
+
+    /// Adds a workspace the user is **not** a member of and returns its id, as a workspace
+    /// of someone else in the organization: it is not listed by `GET /groups`, every call
+    /// under `/groups/{id}/...` (and Get / Delete Group) answers 404
+    /// `PowerBIEntityNotFound` as for an unknown id, and its name is taken (Create Group
+    /// with the same name is refused). The test helpers ([`add_dataset`](Self::add_dataset),
+    /// [`add_report`](Self::add_report), [`datasets`](Self::datasets), ...) can still put
+    /// content in it and read it.
+    pub fn add_hidden_group(&self, name: &str) -> String {
+        self.shared
+            .lock()
+            .add_group(name.to_owned(), false)
+            .id
+            .clone()
+    }
+
+    /// The workspaces as `GET /groups` lists them (those the user is a member of), in order
+    /// of creation.
+    pub fn groups(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .groups
+            .iter()
+            .filter(|g| g.member)
+            .map(Group::to_json)
+            .collect()
+    }
+
+    /// Adds the demo content [`ServiceConfig::seed`] starts with and returns the ids of its
+    /// three workspaces, `Sales`, `Finance` and `Operations`, in that order:
+    ///
+    /// - each workspace holds a push dataset (`addRowsAPIEnabled: true`) with one table, its
+    ///   columns and a few rows (`Sales Live`/`Orders`, `Budget Tracking`/`Transactions`,
+    ///   `Sensor Readings`/`Readings`), a non-push dataset (`addRowsAPIEnabled: false`,
+    ///   refreshable: `Sales Model`, `Finance Model`, `Operations Model`) and a report bound
+    ///   to the non-push dataset (`Sales Overview`, `Profit and Loss`, `Operations
+    ///   Dashboard`);
+    /// - My workspace holds a push dataset `Personal Tasks` (table `Tasks`) and a report
+    ///   `My Tasks` bound to it.
+    ///
+    /// A workspace whose name already exists is left as it is (its id is returned), and My
+    /// workspace is seeded only if it has no dataset named `Personal Tasks`, so calling this
+    /// twice adds nothing the second time.
+    pub fn seed_demo(&self) -> Vec<String> {
+        seed::seed_demo(&self.shared)
     }
 
     /// Adds a report (to My workspace when `group` is `None`) and returns its id. The
     /// dataset id is not checked.
     ///
     /// # Panics
-    /// If `group` names no workspace.
+    /// If `group` names no workspace (one the user is not a member of will do).
     pub fn add_report(&self, group: Option<&str>, name: &str, dataset_id: Option<&str>) -> String {
         let mut st = self.shared.lock();
         let group = st
-            .resolve_group(group)
+            .resolve_any_group(group)
             .unwrap_or_else(|_| panic!("add_report: no workspace {group:?}"));
         let id = util::new_id();
         st.reports.push(Report {
@@ -449,7 +547,8 @@ impl ServiceHandle {
     /// not listed (404), as Power BI does.
     ///
     /// # Panics
-    /// If `group` names no workspace or `tables` is invalid.
+    /// If `group` names no workspace (one the user is not a member of will do) or `tables`
+    /// is invalid.
     pub fn add_dataset(
         &self,
         group: Option<&str>,
@@ -469,7 +568,7 @@ impl ServiceHandle {
         };
         let mut st = self.shared.lock();
         let group = st
-            .resolve_group(group)
+            .resolve_any_group(group)
             .unwrap_or_else(|_| panic!("add_dataset: no workspace {group:?}"));
         st.add_dataset(
             group,
@@ -483,10 +582,11 @@ impl ServiceHandle {
         .clone()
     }
 
-    /// The datasets of a scope as `GET /datasets` lists them (empty for an unknown group).
+    /// The datasets of a scope as `GET /datasets` lists them (empty for an unknown group; a
+    /// workspace the user is not a member of is listed all the same).
     pub fn datasets(&self, group: Option<&str>) -> Vec<Value> {
         let st = self.shared.lock();
-        let Ok(group) = st.resolve_group(group) else {
+        let Ok(group) = st.resolve_any_group(group) else {
             return Vec::new();
         };
         st.datasets
@@ -496,10 +596,11 @@ impl ServiceHandle {
             .collect()
     }
 
-    /// The reports of a scope as `GET /reports` lists them (empty for an unknown group).
+    /// The reports of a scope as `GET /reports` lists them (empty for an unknown group; a
+    /// workspace the user is not a member of is listed all the same).
     pub fn reports(&self, group: Option<&str>) -> Vec<Value> {
         let st = self.shared.lock();
-        let Ok(group) = st.resolve_group(group) else {
+        let Ok(group) = st.resolve_any_group(group) else {
             return Vec::new();
         };
         st.reports
@@ -509,10 +610,11 @@ impl ServiceHandle {
             .collect()
     }
 
-    /// The imports of a scope as `GET /imports` lists them (empty for an unknown group).
+    /// The imports of a scope as `GET /imports` lists them (empty for an unknown group; a
+    /// workspace the user is not a member of is listed all the same).
     pub fn imports(&self, group: Option<&str>) -> Vec<Value> {
         let st = self.shared.lock();
-        let Ok(group) = st.resolve_group(group) else {
+        let Ok(group) = st.resolve_any_group(group) else {
             return Vec::new();
         };
         st.imports

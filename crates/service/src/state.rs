@@ -72,9 +72,13 @@ impl Shared {
 pub(crate) struct Group {
     pub id: String,
     pub name: String,
+    /// Whether the signed-in user is a member. A workspace they are not a member of exists
+    /// (its name is taken) but is not listed, and every call under it answers 404.
+    pub member: bool,
 }
 
 impl Group {
+    /// The workspace as List Groups shows it (Swagger's `Group`).
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -83,6 +87,26 @@ impl Group {
             "name": self.name,
         })
     }
+}
+
+/// Whether `id` has the form of a GUID (`8-4-4-4-12` hexadecimal digits, any case), the
+/// form Swagger gives every `groupId` (`format: uuid`).
+pub(crate) fn is_guid(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Whether two workspace names are the same name. Microsoft requires names to be unique in
+/// the organization (Swagger, Groups_UpdateGroup: "The name must be unique inside an
+/// organization") without saying how they compare; the emulator compares them ignoring
+/// case and surrounding white space (unverified: the stricter choice, so that a client
+/// which works here does not meet a conflict there).
+pub(crate) fn same_group_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 /// A dataset in a scope (`group: None` is My workspace).
@@ -235,17 +259,66 @@ pub(crate) fn same_id(a: &str, b: &str) -> bool {
 }
 
 impl State {
-    /// The canonical id of the group a request names, or 404.
+    /// The canonical id of the workspace a request names, or 404 `PowerBIEntityNotFound`:
+    /// for an id that is not a GUID, an unknown one, and a workspace the user is not a
+    /// member of (the user cannot tell it from one that does not exist).
     pub fn resolve_group(&self, group: Option<&str>) -> Result<Option<String>, ApiError> {
         match group {
             None => Ok(None),
+            Some(g) => Ok(Some(self.member_group(g)?.id.clone())),
+        }
+    }
+
+    /// A workspace the user is a member of, or 404 as for
+    /// [`resolve_group`](Self::resolve_group).
+    pub fn member_group(&self, id: &str) -> Result<&Group, ApiError> {
+        self.group(id)
+            .filter(|g| g.member)
+            .ok_or_else(ApiError::entity_not_found)
+    }
+
+    /// Like [`resolve_group`](Self::resolve_group), workspaces the user is not a member of
+    /// included: for the test helpers, which see the whole tenant.
+    pub fn resolve_any_group(&self, group: Option<&str>) -> Result<Option<String>, ApiError> {
+        match group {
+            None => Ok(None),
             Some(g) => self
-                .groups
-                .iter()
-                .find(|x| same_id(&x.id, g))
+                .group(g)
                 .map(|x| Some(x.id.clone()))
                 .ok_or_else(ApiError::entity_not_found),
         }
+    }
+
+    /// A workspace by id, member or not.
+    fn group(&self, id: &str) -> Option<&Group> {
+        if !is_guid(id) {
+            return None;
+        }
+        self.groups.iter().find(|x| same_id(&x.id, id))
+    }
+
+    /// Adds a workspace and returns it. Names are not checked here (the API checks them).
+    pub fn add_group(&mut self, name: String, member: bool) -> &Group {
+        self.groups.push(Group {
+            id: new_id(),
+            name,
+            member,
+        });
+        self.groups.last().expect("just pushed")
+    }
+
+    /// Whether a workspace of that name exists, whether the user is a member or not.
+    pub fn group_name_taken(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| same_group_name(&g.name, name))
+    }
+
+    /// Deletes a workspace with everything in it: datasets, reports, imports.
+    pub fn remove_group(&mut self, id: &str) {
+        let gone = |g: &Option<String>| g.as_deref().is_some_and(|g| same_id(g, id));
+        self.groups.retain(|g| !same_id(&g.id, id));
+        self.datasets.retain(|d| !gone(&d.group));
+        self.reports.retain(|r| !gone(&r.group));
+        self.imports.retain(|i| !gone(&i.group));
     }
 
     /// A dataset of the scope, or 404: a dataset of another workspace is not found.
@@ -425,6 +498,30 @@ pub(crate) enum HourlyLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guids() {
+        assert!(is_guid("f089354e-8366-4e18-aea3-4cb4a3a50b48"));
+        assert!(is_guid("F089354E-8366-4E18-AEA3-4CB4A3A50B48"));
+        for bad in [
+            "",
+            "me",
+            "f089354e83664e18aea34cb4a3a50b48",
+            "{f089354e-8366-4e18-aea3-4cb4a3a50b48}",
+            "f089354e-8366-4e18-aea3-4cb4a3a50b4g",
+            "f089354e-8366-4e18-aea3-4cb4a3a50b48 ",
+            "f089354e_8366-4e18-aea3-4cb4a3a50b48",
+        ] {
+            assert!(!is_guid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn group_names_compare_ignoring_case() {
+        assert!(same_group_name("Sales", "sales"));
+        assert!(same_group_name("Ventes Été", " VENTES ÉTÉ "));
+        assert!(!same_group_name("Sales", "Sales 2"));
+    }
 
     #[test]
     fn rate_window() {

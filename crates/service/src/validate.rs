@@ -80,6 +80,7 @@ const CONNECTION_DETAILS_PROPS: &[&str] = &[
     "classInfo",
 ];
 const SOURCE_PROPS: &[&str] = &["expression"];
+const GROUP_CREATION_PROPS: &[&str] = &["name"];
 
 /// Dataset modes a push dataset can be created with; `AsAzure`/`AsOnPrem` need Analysis
 /// Services, which the emulator does not have.
@@ -320,6 +321,30 @@ pub(crate) fn create_dataset(body: &Value) -> Result<DatasetSpec, Vec<Detail>> {
         name: name.unwrap_or_default(),
         tables,
     })
+}
+
+/// Validates a create-group body (Swagger's `GroupCreationRequest`: `name`, required) and
+/// returns the name. An empty or blank name is refused.
+pub(crate) fn create_group(body: &Value) -> Result<String, Vec<Detail>> {
+    let mut errs = Errors::default();
+    let target = "requestParameters";
+    let Some(map) = object(
+        body,
+        target,
+        "GroupCreationRequest",
+        GROUP_CREATION_PROPS,
+        &mut errs,
+    ) else {
+        return Err(errs.0);
+    };
+    let name = required_string(map, "name", target, &mut errs);
+    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        errs.add(
+            "requestParameters.name",
+            "The workspace name must not be empty.",
+        );
+    }
+    errs.finish(name.unwrap_or_default())
 }
 
 /// Validates a list of tables (for a new dataset, or a dataset seeded by a test).
