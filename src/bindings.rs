@@ -10,6 +10,8 @@ wit_bindgen::generate!({
 
 /// The Power BI actions' records and `Guest` trait.
 pub(crate) use exports::powerbi::connector::actions as wa;
+/// The generic contract's `choices` interface (pickers).
+pub(crate) use exports::workflow::connector::choices as wc;
 /// The generic contract's `definition` interface.
 pub(crate) use exports::workflow::connector::definition as wd;
 /// The generic contract's `oauth` interface.

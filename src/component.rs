@@ -18,8 +18,9 @@ use crate::error::ActionError;
 use crate::exchange::{Exchange, Output, Transport, drive};
 use crate::http::{Method, Request, Response};
 use crate::oauth::{self, OAuthConfig, OAuthError, TokenSet};
+use crate::pickers;
 
-use crate::bindings::{wa, wd, wo, wt};
+use crate::bindings::{wa, wc, wd, wo, wt};
 
 struct Component;
 
@@ -334,6 +335,10 @@ fn input_definition(input: &Input) -> wd::InputDefinition {
         minimum: input.minimum,
         maximum: input.maximum,
         example: input.example.map(Into::into),
+        picker: input.picker.map(|p| wd::PickerRef {
+            key: p.key.into(),
+            depends_on: p.depends_on.iter().map(|k| (*k).into()).collect(),
+        }),
     }
 }
 
@@ -408,6 +413,33 @@ fn with_token_endpoint(
         seed: seed(),
     };
     f(&mut transport).map(token_set).map_err(oauth_error)
+}
+
+impl wc::Guest for Component {
+    fn list_choices(
+        c: wt::Connection,
+        request: wc::ChoicesRequest,
+    ) -> Result<wc::ChoicesPage, wt::ActionError> {
+        let request = pickers::Request {
+            picker: request.picker,
+            inputs: request.inputs,
+            search: request.search,
+            skip: request.skip,
+            top: request.top,
+        };
+        run(&c, pickers::exchange(&request)).and_then(|output| {
+            pickers::read_page(&output.data)
+                .map(|page| wc::ChoicesPage {
+                    choices: page
+                        .choices
+                        .into_iter()
+                        .map(|(label, value)| wd::Choice { label, value })
+                        .collect(),
+                    more: page.more,
+                })
+                .map_err(action_error)
+        })
+    }
 }
 
 impl wo::Guest for Component {

@@ -11,7 +11,7 @@
 //! Labels, comments and defaults are the connector documentation's, verbatim (typos
 //! included: "tables tables" is what the documentation says).
 
-crate::contract_enum! {
+contract_enum! {
     /// The kind of value an input takes (the WIT `input-type`).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum InputType => crate::bindings::wd::InputType {
@@ -57,6 +57,34 @@ pub struct Input {
     pub maximum: Option<i64>,
     /// An example value.
     pub example: Option<&'static str>,
+    /// The picker that lists this input's values, if there is one (`crate::pickers`).
+    pub picker: Option<Picker>,
+}
+
+/// The pickers' keys: the component's vocabulary for them (their lists are made by
+/// `crate::pickers`).
+pub mod picker {
+    /// The user's workspaces.
+    pub const WORKSPACE: &str = "workspace";
+    /// The datasets of a workspace.
+    pub const DATASET: &str = "dataset";
+    /// The push datasets of a workspace.
+    pub const PUSH_DATASET: &str = "push-dataset";
+    /// The tables of a dataset.
+    pub const TABLE: &str = "table";
+    /// The reports of a workspace.
+    pub const REPORT: &str = "report";
+    /// Every picker's key.
+    pub const PICKERS: &[&str] = &[WORKSPACE, DATASET, PUSH_DATASET, TABLE, REPORT];
+}
+
+/// Which picker lists an input's values, and which inputs of the same action it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Picker {
+    /// The picker's key.
+    pub key: &'static str,
+    /// Keys of the inputs whose values it needs.
+    pub depends_on: &'static [&'static str],
 }
 
 // The builders are the crate's own: the actions' modules and `crate::actions::inputs`
@@ -80,6 +108,7 @@ impl Input {
             minimum: None,
             maximum: None,
             example: None,
+            picker: None,
         }
     }
     /// The same, required.
@@ -109,6 +138,17 @@ impl Input {
     /// The same, with this example value.
     pub(crate) const fn example(mut self, value: &'static str) -> Input {
         self.example = Some(value);
+        self
+    }
+
+    /// The same input, its values listed by the picker `key`, which needs the inputs
+    /// `depends_on`.
+    pub(crate) const fn picker(
+        mut self,
+        key: &'static str,
+        depends_on: &'static [&'static str],
+    ) -> Input {
+        self.picker = Some(Picker { key, depends_on });
         self
     }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::http::Response;
 
-crate::contract_enum! {
+contract_enum! {
     /// Which kind of failure an [`ActionError`] is (the WIT `error-kind`).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum ErrorKind => crate::bindings::wt::ErrorKind {

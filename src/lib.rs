@@ -17,44 +17,8 @@
 //! glue plus a transport over wasi:http.
 #![deny(missing_docs)]
 
-/// Declares a core enum that mirrors an enum of the contract, case for case: its `as_str`
-/// gives each case's WIT name and, on wasm32, `From` converts it into the wit-bindgen enum
-/// (`$wit`) with an exhaustive match, so a case added on one side only does not compile. The
-/// core cannot use the generated enum itself: it builds and tests natively, without
-/// wit-bindgen.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! contract_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident => $wit:path {
-            $( $(#[$case_meta:meta])* $case:ident = $wit_name:literal ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        pub enum $name {
-            $( $(#[$case_meta])* $case ),+
-        }
-
-        impl $name {
-            /// The WIT case name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$case => $wit_name ),+
-                }
-            }
-        }
-
-        #[cfg(target_arch = "wasm32")]
-        impl From<$name> for $wit {
-            fn from(value: $name) -> Self {
-                match value {
-                    $( $name::$case => <$wit>::$case ),+
-                }
-            }
-        }
-    };
-}
+#[macro_use]
+mod contract;
 
 pub mod actions;
 pub mod columns;
@@ -65,6 +29,7 @@ pub mod http;
 pub mod multipart;
 pub mod oauth;
 pub mod paging;
+pub mod pickers;
 pub mod retry;
 
 #[cfg(target_arch = "wasm32")]

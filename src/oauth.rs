@@ -56,7 +56,7 @@ pub fn version_of(url: &url::Url) -> EndpointVersion {
     }
 }
 
-crate::contract_enum! {
+contract_enum! {
     /// What kind of OAuth failure.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum OAuthErrorKind => crate::bindings::wo::OauthErrorKind {

@@ -9,7 +9,7 @@
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::inputs::{DATASET_ID, TABLE_NAME, WORKSPACE};
+use super::inputs::{DATASET_ID, EXISTING_TABLE_NAME, WORKSPACE};
 use super::{Context, dataset_id, in_workspace, scoped_url, workspace};
 use crate::columns;
 use crate::definition::{Action, Input, InputType};
@@ -29,7 +29,7 @@ pub const DEFINITION: Action = Action {
     inputs: &[
         WORKSPACE,
         DATASET_ID,
-        TABLE_NAME,
+        EXISTING_TABLE_NAME,
         Input::new(
             "rows",
             "Rows",

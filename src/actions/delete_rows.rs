@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::inputs::{DATASET_ID, TABLE_NAME, WORKSPACE};
+use super::inputs::{DATASET_ID, EXISTING_TABLE_NAME, WORKSPACE};
 use super::{Context, Single, dataset_id, scoped_url, workspace};
 use crate::columns;
 use crate::definition::Action;
@@ -15,7 +15,7 @@ pub const DEFINITION: Action = Action {
     key: "delete-rows",
     label: "Delete Rows",
     description: "Deletes all rows from the specified table within the specified dataset from 'My Workspace'",
-    inputs: &[WORKSPACE, DATASET_ID, TABLE_NAME],
+    inputs: &[WORKSPACE, DATASET_ID, EXISTING_TABLE_NAME],
 };
 
 action_input! {

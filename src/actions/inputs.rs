@@ -2,7 +2,7 @@
 //! bounds cannot drift apart between actions. An action lists them in its own
 //! `DEFINITION` next to the inputs only it has.
 
-use crate::definition::{Input, InputType, MAX_TOP};
+use crate::definition::{Input, InputType, MAX_TOP, picker};
 
 /// Dataset ID: the push dataset an action works on.
 pub const DATASET_ID: Input = Input::new(
@@ -12,9 +12,10 @@ pub const DATASET_ID: Input = Input::new(
     "The unique identifier of the dataset. A dataset is a collection of tables that can be used to generate reports and visuals in Power BI. Datasets must be 'Push' datasets to be accessible via API.",
 )
 .required()
-.example("cfafbeb1-8037-4d0c-896e-a46fb27ff229");
+.example("cfafbeb1-8037-4d0c-896e-a46fb27ff229")
+.picker(picker::PUSH_DATASET, &["workspace"]);
 
-/// Table Name: a table of the dataset.
+/// Table Name: the name of a new table (Create Dataset).
 pub const TABLE_NAME: Input = Input::new(
     "table-name",
     "Table Name",
@@ -23,6 +24,10 @@ pub const TABLE_NAME: Input = Input::new(
 )
 .required()
 .example("Sales");
+
+/// Table Name: a table of the dataset, listed by the table picker.
+pub const EXISTING_TABLE_NAME: Input =
+    TABLE_NAME.picker(picker::TABLE, &["workspace", "dataset-id"]);
 
 /// Columns: a table's schema, as JSON.
 pub const COLUMNS: Input = Input::new(
@@ -60,4 +65,5 @@ pub const WORKSPACE: Input = Input::new(
     InputType::String,
     "The ID of the workspace (group) to work in. Leave it empty to use 'My Workspace'.",
 )
-.example("f089354e-8366-4e18-aea3-4cb4a3a50b48");
+.example("f089354e-8366-4e18-aea3-4cb4a3a50b48")
+.picker(picker::WORKSPACE, &[]);

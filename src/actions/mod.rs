@@ -315,7 +315,7 @@ pub fn scoped_url(workspace: Option<&str>, segments: &[&str], query: &[(&str, St
 /// An error answer's error, which for a 404 in a workspace also says that the workspace may
 /// be what is missing: the service answers the same for a workspace the user cannot see.
 pub fn in_workspace(mut error: ActionError, workspace: Option<&str>) -> ActionError {
-    if let (Some(id), crate::ErrorKind::NotFound) = (workspace, error.kind) {
+    if let (Some(id), crate::error::ErrorKind::NotFound) = (workspace, error.kind) {
         error.message.push_str(&format!(
             " (in the workspace {id}: check that it exists and that you are a member of it)"
         ));
@@ -512,6 +512,31 @@ mod tests {
             .map(|a| a.key)
             .collect();
         assert_eq!(checked, with_workspace);
+    }
+
+    /// A picker is one the component has, and what it depends on are inputs of the same
+    /// action that come before it in the form.
+    #[test]
+    fn pickers_depend_on_earlier_inputs_of_their_action() {
+        let mut pickable = 0;
+        for action in ACTIONS {
+            for (at, input) in action.inputs.iter().enumerate() {
+                let Some(picker) = input.picker else { continue };
+                pickable += 1;
+                assert!(
+                    crate::definition::picker::PICKERS.contains(&picker.key),
+                    "{}/{}: {}",
+                    action.key,
+                    input.key,
+                    picker.key
+                );
+                for key in picker.depends_on {
+                    let before = action.inputs[..at].iter().any(|i| i.key == *key);
+                    assert!(before, "{}/{} depends on {key}", action.key, input.key);
+                }
+            }
+        }
+        assert!(pickable >= 7 + 4 + 3, "{pickable} pickable inputs");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Update Table: `PUT /datasets/{id}/tables/{table}` with the table's full new schema.
 
-use super::inputs::{COLUMNS, DATASET_ID, TABLE_NAME, WORKSPACE};
+use super::inputs::{COLUMNS, DATASET_ID, EXISTING_TABLE_NAME, WORKSPACE};
 use super::{Context, Single, dataset_id, json_body, scoped_url, workspace};
 use crate::columns::{self, Table};
 use crate::definition::Action;
@@ -13,7 +13,7 @@ pub const DEFINITION: Action = Action {
     key: "update-table",
     label: "Update Table",
     description: "Updates the metadata and schema for the specified table within the specified dataset from 'My Workspace'",
-    inputs: &[WORKSPACE, DATASET_ID, TABLE_NAME, COLUMNS],
+    inputs: &[WORKSPACE, DATASET_ID, EXISTING_TABLE_NAME, COLUMNS],
 };
 
 action_input! {

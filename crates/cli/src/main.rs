@@ -5,8 +5,8 @@
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use pbi_host::{
-    CALLBACK_PATH, Connection, Connector, HostConfig, HostError, Invocation, RedirectListener,
-    Session, TokenFile, unix_now,
+    ActionDefinition, CALLBACK_PATH, Connection, Connector, HostConfig, HostError, Invocation,
+    RedirectListener, Session, TokenFile, unix_now,
 };
 use pbi_service::{ServiceConfig, ServiceHandle};
 use serde_json::{Map, Value, json};
@@ -63,6 +63,11 @@ enum Command {
     },
     /// Runs one action and prints its output as JSON (exit code 1 on an error).
     Run(Box<RunArgs>),
+    /// Lists the values an input can take, through the component's picker for it, and
+    /// prints one page of them as JSON: `{"choices": [{"label", "value"}, ...], "more"}`
+    /// (exit code 1 on an error). Give the inputs the picker depends on (`pbi definition`
+    /// shows each input's `picker` and its `depends-on`) with --input.
+    Choices(Box<ChoicesArgs>),
     /// Signs in through the browser (OAuth 2.0 authorization code with PKCE) and saves the
     /// tokens for `pbi run`.
     Login(Box<LoginArgs>),
@@ -97,6 +102,40 @@ enum Command {
 struct RunArgs {
     /// The action's key, such as `list-datasets`.
     action: String,
+    #[command(flatten)]
+    inputs: InputArgs,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// Print the component's logs and the requests it sent to stderr.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct ChoicesArgs {
+    /// The action's key, such as `create-rows`.
+    action: String,
+    /// The key of the input whose values to list, such as `dataset-id`.
+    #[arg(value_name = "INPUT")]
+    input_key: String,
+    #[command(flatten)]
+    inputs: InputArgs,
+    /// Only the choices whose label contains this text (ignoring case).
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// Skip this many choices first (the next page: the previous --skip plus --top).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    skip: u32,
+    /// At most this many choices.
+    #[arg(long, default_value_t = 25, value_name = "N")]
+    top: u32,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+/// The inputs of `run` and `choices`.
+#[derive(Debug, Args)]
+struct InputArgs {
     /// An input, as KEY=VALUE; JSON values are parsed for code, key-value-list and
     /// file-list inputs. Repeatable; given after (and over) `--inputs`.
     #[arg(long = "input", value_name = "KEY=VALUE")]
@@ -104,6 +143,11 @@ struct RunArgs {
     /// A JSON file with an object of inputs keyed by input key.
     #[arg(long = "inputs", value_name = "FILE")]
     inputs_file: Option<PathBuf>,
+}
+
+/// The connection, its token and where requests go, for `run` and `choices`.
+#[derive(Debug, Args)]
+struct ConnectionArgs {
     /// A JSON file with the connection: authorize-url, token-url, scopes, client-id,
     /// client-secret, access-token. PBI_CLIENT_ID and PBI_CLIENT_SECRET override it.
     #[arg(long, value_name = "FILE")]
@@ -125,9 +169,6 @@ struct RunArgs {
     /// Also allow requests to this host. Repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
     allow_host: Vec<String>,
-    /// Print the component's logs and the requests it sent to stderr.
-    #[arg(long, short)]
-    verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +262,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_action(component, *args),
+        Command::Choices(args) => list_choices(component, *args),
         Command::Login(args) => login(component, *args),
         Command::Logout { token_file } => logout(token_file),
         Command::Emulator { port, token } => emulator(port, token),
@@ -280,66 +322,10 @@ fn read_json(path: &Path) -> Result<Value> {
 
 fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
     let mut connector = load(component, HostConfig::default())?;
+    let (connection, token_file) = connect(&mut connector, &args.connection)?;
+    let action = find_action(&connector, &args.action)?;
+    let inputs = read_inputs(&action, &args.inputs)?;
 
-    let mut connection = read_connection(args.connection.as_deref())?;
-    let token_file = match (&args.token_file, &args.access_token) {
-        (Some(path), _) => Some(path.clone()),
-        (None, Some(_)) => None,
-        // After `pbi login`, `pbi run` just works.
-        (None, None) => TokenFile::default_path().ok().filter(|path| path.is_file()),
-    };
-    if let (None, Some(token)) = (&token_file, &args.access_token) {
-        connection.insert("access-token".to_string(), Value::String(token.clone()));
-    }
-    let connection = Value::Object(connection);
-
-    let action = connector
-        .action(&args.action)
-        .ok_or_else(|| {
-            let known: Vec<&str> = connector
-                .definition()
-                .actions
-                .iter()
-                .map(|a| a.key.as_str())
-                .collect();
-            anyhow!(
-                "the component has no action `{}` (it has: {})",
-                args.action,
-                known.join(", ")
-            )
-        })?
-        .clone();
-    let mut inputs = match &args.inputs_file {
-        Some(path) => match read_json(path)? {
-            Value::Object(object) => object,
-            _ => bail!("the inputs file must hold a JSON object"),
-        },
-        None => Map::new(),
-    };
-    for pair in &args.input {
-        let (key, text) = pair
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--input takes KEY=VALUE, not `{pair}`"))?;
-        let takes_json = action
-            .input(key)
-            .is_some_and(|input| input.type_.takes_json());
-        let value = if takes_json {
-            serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
-        } else {
-            Value::String(text.to_string())
-        };
-        inputs.insert(key.to_string(), value);
-    }
-
-    let config = host_config(
-        &connector,
-        &connection,
-        args.service.as_ref(),
-        &args.allow_host,
-    );
-    connector.set_config(config);
-
-    let inputs = Value::Object(inputs);
     let invocation = match &token_file {
         Some(path) => {
             let mut session = Session::new(&connector, connection, path)?;
@@ -367,15 +353,144 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
             out!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => {
-            eprintln!("error: {error}");
-            out!(
-                "{}",
-                serde_json::to_string_pretty(&json!({ "error": error }))?
-            );
-            Ok(ExitCode::FAILURE)
-        }
+        Err(error) => action_failed(&error),
     }
+}
+
+/// Prints an action error as `run` does: a line on stderr, `{"error": …}` on stdout, and
+/// exit code 1.
+fn action_failed(error: &pbi_host::ActionError) -> Result<ExitCode> {
+    eprintln!("error: {error}");
+    out!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "error": error }))?
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+fn list_choices(component: Option<&Path>, args: ChoicesArgs) -> Result<ExitCode> {
+    let mut connector = load(component, HostConfig::default())?;
+    let (connection, token_file) = connect(&mut connector, &args.connection)?;
+    let action = find_action(&connector, &args.action)?;
+    let input = action.input(&args.input_key);
+    if input.is_none_or(|input| input.picker.is_none()) {
+        let pickable: Vec<&str> = action
+            .inputs
+            .iter()
+            .filter(|input| input.picker.is_some())
+            .map(|input| input.key.as_str())
+            .collect();
+        let what = if input.is_none() {
+            "has no input"
+        } else {
+            "has no picker for its input"
+        };
+        bail!(
+            "`{}` {what} `{}` (its inputs with a picker: {})",
+            args.action,
+            args.input_key,
+            if pickable.is_empty() {
+                "none".to_string()
+            } else {
+                pickable.join(", ")
+            }
+        );
+    }
+    let inputs = read_inputs(&action, &args.inputs)?;
+    let search = args.search.as_deref();
+    let page = match &token_file {
+        Some(path) => Session::new(&connector, connection, path)?.list_choices(
+            &args.action,
+            &args.input_key,
+            &inputs,
+            search,
+            args.skip,
+            args.top,
+        )?,
+        None => connector.list_choices(
+            &args.action,
+            &args.input_key,
+            &connection,
+            &inputs,
+            search,
+            args.skip,
+            args.top,
+        )?,
+    };
+    match page {
+        Ok(page) => {
+            out!("{}", serde_json::to_string_pretty(&page)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => action_failed(&error),
+    }
+}
+
+/// The connection (from its file, the environment and the access token) and the token file
+/// to use, if any; sets the connector's host configuration for them (`--service`,
+/// `--allow-host`).
+fn connect(connector: &mut Connector, args: &ConnectionArgs) -> Result<(Value, Option<PathBuf>)> {
+    let mut connection = read_connection(args.connection.as_deref())?;
+    let token_file = match (&args.token_file, &args.access_token) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(_)) => None,
+        // After `pbi login`, `pbi run` just works.
+        (None, None) => TokenFile::default_path().ok().filter(|path| path.is_file()),
+    };
+    if let (None, Some(token)) = (&token_file, &args.access_token) {
+        connection.insert("access-token".to_string(), Value::String(token.clone()));
+    }
+    let connection = Value::Object(connection);
+    let config = host_config(
+        connector,
+        &connection,
+        args.service.as_ref(),
+        &args.allow_host,
+    );
+    connector.set_config(config);
+    Ok((connection, token_file))
+}
+
+/// The action `key` of the component, or an error that lists the ones it has.
+fn find_action(connector: &Connector, key: &str) -> Result<ActionDefinition> {
+    connector.action(key).cloned().ok_or_else(|| {
+        let known: Vec<&str> = connector
+            .definition()
+            .actions
+            .iter()
+            .map(|a| a.key.as_str())
+            .collect();
+        anyhow!(
+            "the component has no action `{key}` (it has: {})",
+            known.join(", ")
+        )
+    })
+}
+
+/// The inputs object from `--inputs` and the `--input` pairs over it.
+fn read_inputs(action: &ActionDefinition, args: &InputArgs) -> Result<Value> {
+    let mut inputs = match &args.inputs_file {
+        Some(path) => match read_json(path)? {
+            Value::Object(object) => object,
+            _ => bail!("the inputs file must hold a JSON object"),
+        },
+        None => Map::new(),
+    };
+    for pair in &args.input {
+        let (key, text) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--input takes KEY=VALUE, not `{pair}`"))?;
+        let takes_json = action
+            .input(key)
+            .is_some_and(|input| input.type_.takes_json());
+        let value = if takes_json {
+            serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+        } else {
+            Value::String(text.to_string())
+        };
+        inputs.insert(key.to_string(), value);
+    }
+    Ok(Value::Object(inputs))
 }
 
 /// The connection object from `path` (if any), with PBI_CLIENT_ID and PBI_CLIENT_SECRET

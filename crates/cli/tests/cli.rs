@@ -1,6 +1,7 @@
 //! The `pbi` binary, run as a user would.
 
 use anyhow::{Context, Result, ensure};
+use pbi_service::{ServiceConfig, ServiceHandle};
 use serde_json::Value;
 use std::process::{Command, Output};
 
@@ -118,5 +119,115 @@ fn demo_runs_the_whole_flow_against_the_emulator() -> Result<()> {
         "{stdout}"
     );
     ensure!(stdout.matches(": ok").count() == 6, "{stdout}");
+    Ok(())
+}
+
+/// The labels and values of a page `pbi choices` printed.
+fn choices(output: &Output) -> Result<(Vec<(String, String)>, bool)> {
+    ensure!(
+        output.status.success(),
+        "pbi choices failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page: Value = serde_json::from_slice(&output.stdout)?;
+    let choices = page["choices"]
+        .as_array()
+        .context("choices")?
+        .iter()
+        .map(|c| {
+            Some((
+                c["label"].as_str()?.to_string(),
+                c["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect::<Option<Vec<_>>>()
+        .context("label and value strings")?;
+    Ok((choices, page["more"].as_bool().context("more")?))
+}
+
+#[test]
+fn choices_lists_workspaces_then_push_datasets_then_tables() -> Result<()> {
+    let service = ServiceHandle::spawn(ServiceConfig::seeded())?;
+    let url = service.base_url();
+    let token = service.issue_token();
+    let choices_of = |args: &[&str]| {
+        let mut all = vec!["choices", "create-rows"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--service", &url, "--access-token", &token]);
+        pbi(&all)
+    };
+
+    let (workspaces, more) = choices(&choices_of(&["workspace"])?)?;
+    let names: Vec<&str> = workspaces.iter().map(|(label, _)| label.as_str()).collect();
+    assert_eq!(names, ["Sales", "Finance", "Operations"]);
+    assert!(!more);
+    let sales = &workspaces[0].1;
+    let seeded: Vec<String> = service
+        .groups()
+        .iter()
+        .filter_map(|g| g["id"].as_str().map(str::to_string))
+        .collect();
+    ensure!(seeded.contains(sales), "{sales} is not a workspace id");
+
+    // A page, and a search.
+    let (page, more) = choices(&choices_of(&["workspace", "--top", "2"])?)?;
+    assert_eq!(page, workspaces[..2]);
+    assert!(more, "Operations follows");
+    let (found, _) = choices(&choices_of(&["workspace", "--search", "fin"])?)?;
+    assert_eq!(found, workspaces[1..2]);
+
+    // Only the workspace's push dataset: Sales Model has no rows API.
+    let in_sales = format!("workspace={sales}");
+    let (datasets, more) = choices(&choices_of(&["dataset-id", "--input", &in_sales])?)?;
+    let push: Vec<(String, String)> = service
+        .datasets(Some(sales))
+        .iter()
+        .filter(|d| d["addRowsAPIEnabled"] == true)
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap_or_default().to_string(),
+                d["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(datasets, push);
+    assert_eq!(datasets.len(), 1);
+    assert_eq!(datasets[0].0, "Sales Live");
+    assert!(!more);
+
+    let dataset = format!("dataset-id={}", datasets[0].1);
+    let (tables, _) = choices(&choices_of(&[
+        "table-name",
+        "--input",
+        &in_sales,
+        "--input",
+        &dataset,
+    ])?)?;
+    assert_eq!(tables, [("Orders".to_string(), "Orders".to_string())]);
+    Ok(())
+}
+
+#[test]
+fn choices_reports_an_input_without_a_picker_and_a_picker_error() -> Result<()> {
+    let output = pbi(&["choices", "create-rows", "rows", "--access-token", "x"])?;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(
+        stderr.contains("no picker") && stderr.contains("dataset-id"),
+        "{stderr}"
+    );
+
+    // The table picker needs a dataset: the component says so, nothing is sent.
+    let output = pbi(&[
+        "choices",
+        "create-rows",
+        "table-name",
+        "--access-token",
+        "x",
+    ])?;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let printed: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(printed["error"]["kind"], "invalid-input");
+    assert_eq!(printed["error"]["input"], "dataset-id");
     Ok(())
 }

@@ -385,6 +385,37 @@ fn refreshes_before_a_token_near_expiry_is_used() -> Result<()> {
 }
 
 #[test]
+fn a_session_lists_choices_refreshing_an_expired_token() -> Result<()> {
+    let service = service(ServiceConfig::default())?;
+    let team = service.add_group("Team");
+    let connector = connector(&service)?;
+    let dir = TempDir::new()?;
+    let path = dir.path().join("tokens.json");
+    let tokens = sign_in_to(&connector, &service, &v2_connection(), &path)?;
+
+    // The token expires on the service's side: the picker's request is refused, and the
+    // session refreshes and asks again.
+    service.expire_token(&tokens.access_token);
+    let mut session = Session::new(&connector, v2_connection(), &path)?;
+    let page = session
+        .list_choices("list-datasets", "workspace", &json!({}), None, 0, 5)?
+        .map_err(|e| anyhow!("{e}"))?;
+    let choices: Vec<(&str, &str)> = page
+        .choices
+        .iter()
+        .map(|c| (c.label.as_str(), c.value.as_str()))
+        .collect();
+    ensure!(choices == [("Team", team.as_str())], "{page:?}");
+    ensure!(
+        session.refreshes() == 1,
+        "{} refreshes",
+        session.refreshes()
+    );
+    ensure!(TokenFile::load(&path)?.access_token != tokens.access_token);
+    Ok(())
+}
+
+#[test]
 fn a_wrong_client_secret_is_invalid_client() -> Result<()> {
     let service = service(ServiceConfig::default())?;
     let connector = connector(&service)?;

@@ -1,7 +1,8 @@
 //! The typed side of the contract: `wasmtime::component::bindgen!` over the generic
-//! `workflow:connector` package (`wit/deps/workflow-connector`), whose `types`, `definition`
-//! and `oauth` interfaces every connector exports. The host calls `describe` and the OAuth
-//! functions through these bindings and reads action errors into their `ErrorKind`.
+//! `workflow:connector` package (`wit/deps/workflow-connector`), whose `types`, `definition`,
+//! `oauth` and `choices` interfaces every connector exports. The host calls `describe`, the
+//! OAuth functions and `list-choices` through these bindings and reads action errors into
+//! their `ErrorKind`.
 //!
 //! Only each action's input record stays dynamic (a component's actions are its own); see
 //! [`crate::value`].
@@ -18,6 +19,7 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
+pub use exports::workflow::connector::choices as choices_iface;
 pub use exports::workflow::connector::definition as definition_iface;
 pub use exports::workflow::connector::oauth as oauth_iface;
 pub use exports::workflow::connector::types as types_iface;

@@ -8,6 +8,8 @@ use url::Url;
 ///
 /// Every limit ends only the invocation that reached it, with [`HostError::Call`] saying
 /// which limit it was; the next invocation runs in a fresh instance as usual.
+///
+/// [`HostError::Call`]: crate::HostError::Call
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// The most linear memory one invocation may use, in bytes (default 256 MiB), per
@@ -58,6 +60,8 @@ pub struct HostConfig {
     /// average; a call that finds no free slot fails with a `Call` error naming the limit.
     /// Each memory slot reserves about 4 GiB of address space (not of RAM): 256 GiB for the
     /// default 32, which a process limited by `RLIMIT_AS` must allow for.
+    ///
+    /// [`Connector`]: crate::Connector
     pub max_concurrent_calls: u32,
     /// Certificates (DER) trusted for `https` besides the webpki roots: a private CA in
     /// front of the API, or a test server's own certificate (none by default).
@@ -69,6 +73,8 @@ pub struct HostConfig {
     /// sockets, timers and new tasks. Blocking invocations compute on their calling threads
     /// whatever this is; on a two-core machine a second thread made them about 20 % slower
     /// (docs/performance.md). Read when the connector is loaded.
+    ///
+    /// [`Connector::invoke_async`]: crate::Connector::invoke_async
     pub worker_threads: usize,
     /// Receives every call's phases (instantiation, call, peak memory, host calls), for an
     /// engine's metrics or a benchmark; none by default.

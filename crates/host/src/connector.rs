@@ -1,12 +1,14 @@
 //! A loaded connector component and its calls: loading and reading the definition, checking
-//! and converting inputs, invoking actions (blocking or async), and the OAuth calls.
+//! and converting inputs, invoking actions (blocking or async), the OAuth calls, and listing
+//! the choices of an input's picker.
 //!
 //! Any component that includes the contract's `workflow:connector/base` world and exports an
 //! interface named `actions` works. The fixed interfaces are called through the typed
 //! bindings of [`crate::bindings`]; the actions, whose input records are each component's
 //! own, through wasmtime's dynamic component API.
 
-use crate::bindings::{definition_iface, oauth_iface};
+use crate::bindings::{choices_iface, definition_iface, oauth_iface};
+use crate::choices::{ChoicesPage, request as choices_request};
 use crate::config::HostConfig;
 use crate::connection::{Connection, SECRET_KEYS};
 use crate::containment::{EpochTicker, cap_clock_waits};
@@ -19,7 +21,7 @@ use crate::oauth::{Authorization, OAuthError, TokenSet};
 use crate::pool::HttpPool;
 use crate::results::action_result;
 use crate::runner::{Dynamic, HostState, Runner, engine};
-use crate::typed::{Describe, OAuthAnswer, OAuthCall, OAuthInvocation};
+use crate::typed::{Describe, ListChoices, OAuthAnswer, OAuthCall, OAuthInvocation};
 use crate::validate::{check_owned_inputs, schema_validator};
 use crate::value::{json_into_val, json_to_val, val_to_json};
 use serde_json::Value;
@@ -70,6 +72,8 @@ pub struct Connector {
     actions: BTreeMap<String, ActionFunc>,
     /// The oauth interface's functions; `None` when the component does not export it.
     oauth: Option<oauth_iface::GuestIndices>,
+    /// The choices interface's `list-choices`; `None` when the component does not export it.
+    choices: Option<choices_iface::GuestIndices>,
     /// Whether the compiled component was read from the disk cache.
     from_cache: bool,
     /// Each action's compiled input schema, made once at load.
@@ -82,6 +86,7 @@ impl std::fmt::Debug for Connector {
             .field("component", &self.definition.info.key)
             .field("actions", &self.actions.keys().collect::<Vec<_>>())
             .field("oauth", &self.oauth.is_some())
+            .field("choices", &self.choices.is_some())
             .field("config", &self.runner.config)
             .finish()
     }
@@ -151,6 +156,8 @@ impl Connector {
         let actions = exported_functions(&engine, &component, &actions_interface)?;
         // The oauth interface is optional: the actions work without it.
         let oauth = oauth_iface::GuestIndices::new(&pre).ok();
+        // So are the pickers: without them a form takes each value as typed.
+        let choices = choices_iface::GuestIndices::new(&pre).ok();
 
         let ticker = EpochTicker::start(&engine)
             .map_err(|e| HostError::Setup(format!("cannot start the epoch ticker: {e}")))?;
@@ -203,6 +210,7 @@ impl Connector {
             actions_interface,
             actions,
             oauth,
+            choices,
             from_cache: false,
             validators,
         })
@@ -519,12 +527,7 @@ impl Connector {
             .ok_or_else(|| HostError::MissingExport(format!("oauth#{function}")))?;
         let mut secrets = secrets_of(connection);
         secrets.extend(secret_args.into_iter().filter(|s| !s.is_empty()));
-        // Conversion errors name the field, never the value.
-        let typed: Connection = match connection {
-            Value::Null => Connection::default(),
-            other => serde_json::from_value(other.clone())
-                .map_err(|e| HostError::Connection(scrub(&e.to_string(), &secrets)))?,
-        };
+        let typed = typed_connection(connection, &secrets)?;
         let egress = self.egress(connection, secrets.clone());
         // The guest's logs are dropped on success: they may hold what the token endpoint
         // answered. A failure's logs are scrubbed of every secret the host knows.
@@ -551,6 +554,92 @@ impl Connector {
         }
     }
 
+    /// Whether the component exports the choices interface (pickers).
+    pub fn has_choices(&self) -> bool {
+        self.choices.is_some()
+    }
+
+    /// Lists the values the input `input_key` of the action `action_key` can take, through
+    /// the picker its definition names (`input-definition.picker`): one page of at most
+    /// `top` choices, after skipping `skip`, narrowed to labels containing `search` (the
+    /// component's matching: ignoring case).
+    ///
+    /// `connection` is the object [`Connector::invoke`] takes; `inputs` the values of the
+    /// action's inputs chosen so far (an object keyed by input key, or null), which the
+    /// picker may need (see its `depends-on`): strings are passed as they are, numbers,
+    /// booleans and JSON values as their JSON text, and nulls are left out.
+    ///
+    /// The call runs in a fresh instance with the same egress policy and limits as an
+    /// action. The page never holds more than `top` choices, even from a component that
+    /// answers more (the rest are dropped and `more` is set).
+    ///
+    /// The outer error is a host problem: an unknown action or input, an input without a
+    /// picker ([`HostError::NoPicker`]), a component without the choices interface, a trap
+    /// or a limit. The inner one is the component's own [`ActionError`] (an unknown picker,
+    /// a missing input it depends on, a refusal by the service), its message scrubbed of the
+    /// connection's secrets; inputs that are not an object, an input the action does not
+    /// have and a `top` of 0 are `invalid-input` errors too, and the component is not
+    /// called.
+    ///
+    /// Must not be called from inside a Tokio runtime (see [`Connector`]).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the request a form makes"
+    )]
+    pub fn list_choices(
+        &self,
+        action_key: &str,
+        input_key: &str,
+        connection: &Value,
+        inputs: &Value,
+        search: Option<&str>,
+        skip: u32,
+        top: u32,
+    ) -> Result<Result<ChoicesPage, ActionError>, HostError> {
+        const FUNCTION: &str = "list-choices";
+        let action = self
+            .definition
+            .action(action_key)
+            .ok_or_else(|| HostError::UnknownAction(action_key.to_string()))?;
+        let input = action
+            .input(input_key)
+            .ok_or_else(|| HostError::UnknownInput {
+                action: action_key.to_string(),
+                input: input_key.to_string(),
+            })?;
+        let picker = input.picker.as_ref().ok_or_else(|| HostError::NoPicker {
+            action: action_key.to_string(),
+            input: input_key.to_string(),
+        })?;
+        let indices = self
+            .choices
+            .clone()
+            .ok_or_else(|| HostError::MissingExport(format!("choices#{FUNCTION}")))?;
+        let request = match choices_request(action, &picker.key, inputs, search, skip, top) {
+            Ok(request) => request,
+            Err(error) => return Ok(Err(*error)),
+        };
+        let secrets = secrets_of(connection);
+        let typed = typed_connection(connection, &secrets)?;
+        let egress = self.egress(connection, secrets.clone());
+        let answer = self
+            .runner
+            .call(
+                FUNCTION,
+                ListChoices {
+                    indices,
+                    connection: typed.into(),
+                    request,
+                },
+                egress,
+            )?
+            .value;
+        Ok(match answer {
+            Ok(page) => Ok(ChoicesPage::at_most(page, top)),
+            Err(error) => Err(ActionError::scrubbed(error, &secrets)),
+        })
+    }
+
     fn lookup(&self, action_key: &str) -> Result<(&ActionDefinition, &ActionFunc), HostError> {
         let definition = self
             .definition
@@ -571,6 +660,16 @@ fn secrets_of(connection: &Value) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// The connection object as the contract's typed record (null: all empty). Conversion errors
+/// name the field, never the value, and are scrubbed of `secrets` anyway.
+fn typed_connection(connection: &Value, secrets: &[String]) -> Result<Connection, HostError> {
+    match connection {
+        Value::Null => Ok(Connection::default()),
+        other => serde_json::from_value(other.clone())
+            .map_err(|e| HostError::Connection(scrub(&e.to_string(), secrets))),
+    }
 }
 
 /// An action's invocation from what its call returned.

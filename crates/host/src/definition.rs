@@ -3,7 +3,7 @@
 
 pub use crate::bindings::definition_iface::{
     ActionDefinition, Choice, ComponentDefinition, ComponentInfo, ConnectionDefinition,
-    InputDefinition, InputType,
+    InputDefinition, InputType, PickerRef,
 };
 
 impl ComponentDefinition {

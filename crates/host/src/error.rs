@@ -6,6 +6,8 @@ use std::path::PathBuf;
 /// What can go wrong in the host itself (as opposed to an action's own [`ActionError`]).
 ///
 /// Messages never contain the connection's secrets.
+///
+/// [`ActionError`]: crate::ActionError
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
     /// The component file could not be read or compiled.
@@ -28,6 +30,22 @@ pub enum HostError {
     /// No action has this key.
     #[error("the component has no action `{0}`")]
     UnknownAction(String),
+    /// The action has no input with this key.
+    #[error("the action `{action}` has no input `{input}`")]
+    UnknownInput {
+        /// The action's key.
+        action: String,
+        /// The input key asked for.
+        input: String,
+    },
+    /// The input's definition names no picker, so its values cannot be listed.
+    #[error("the input `{input}` of `{action}` has no picker: its values cannot be listed")]
+    NoPicker {
+        /// The action's key.
+        action: String,
+        /// The input's key.
+        input: String,
+    },
     /// The connection could not be turned into the component's connection record.
     #[error("the connection is not valid: {0}")]
     Connection(String),

@@ -1,8 +1,9 @@
 //! What an invocation gives back: the action's output or typed error, the guest's logs and
 //! the requests it tried to send.
 
+use crate::bindings::types_iface;
 pub use crate::bindings::types_iface::ErrorKind;
-use crate::egress::SeenRequest;
+use crate::egress::{SeenRequest, scrub};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -74,6 +75,21 @@ impl ActionError {
             code: None,
             retry_after_seconds: None,
             progress: None,
+        }
+    }
+
+    /// The component's error as the typed bindings read it (the fixed interfaces' calls,
+    /// such as `list-choices`), its message scrubbed of `secrets` (the component promises
+    /// never to echo one; the host makes sure).
+    pub(crate) fn scrubbed(error: types_iface::ActionError, secrets: &[String]) -> Self {
+        Self {
+            kind: error.kind,
+            message: scrub(&error.message, secrets),
+            input: error.input,
+            status: error.status,
+            code: error.code,
+            retry_after_seconds: error.retry_after_seconds,
+            progress: error.progress.map(parse_json_text),
         }
     }
 

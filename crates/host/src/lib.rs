@@ -2,9 +2,9 @@
 //!
 //! It loads any WebAssembly component that implements the generic contract
 //! `workflow:connector` (`wit/deps/workflow-connector`: the `definition` interface's
-//! `describe`, the optional `oauth` interface) and exports an interface named `actions` (one
-//! function per action, each taking the connection and its own input record and returning
-//! `result<output, action-error>`), and runs those actions with JSON inputs. It knows nothing
+//! `describe`, the optional `oauth` and `choices` interfaces) and exports an interface named
+//! `actions` (one function per action, each taking the connection and its own input record
+//! and returning `result<output, action-error>`), and runs those actions with JSON inputs. It knows nothing
 //! about the service a component talks to: inputs are checked against the component's own
 //! definition and converted to component values by reading the functions' types through
 //! wasmtime's dynamic component API; the fixed interfaces are called through typed bindings
@@ -24,11 +24,18 @@
 //! browser's sign-in redirect with a [`RedirectListener`], and runs actions through a
 //! [`Session`] that refreshes the access token before it expires and when the service says
 //! it has.
+//!
+//! For forms, the host lists the values an input can take through the component's optional
+//! `choices` interface: an input whose definition names a `picker` (with the inputs it
+//! `depends-on`) has its choices listed page by page by [`Connector::list_choices`], with the
+//! same egress policy and limits as an action and never more than the page asked for
+//! ([`ChoicesPage`]). The [`manifest`] marks such inputs for form generators.
 
 #![deny(missing_docs)]
 
 pub mod bindings;
 pub mod cache;
+mod choices;
 mod config;
 mod connection;
 mod connector;
@@ -51,12 +58,13 @@ mod typed;
 mod validate;
 pub mod value;
 
+pub use choices::ChoicesPage;
 pub use config::HostConfig;
 pub use connection::{Connection, SECRET_KEYS};
 pub use connector::{CONNECTION_PARAM, Connector};
 pub use definition::{
     ActionDefinition, Choice, ComponentDefinition, ComponentInfo, ConnectionDefinition,
-    InputDefinition, InputType,
+    InputDefinition, InputType, PickerRef,
 };
 pub use egress::{EgressPolicy, REDACTED, SeenRequest};
 pub use error::HostError;

@@ -4,6 +4,16 @@
 //!
 //! Nothing here knows Power BI: every word comes from the component's `describe` answer, and
 //! the example payloads from answers captured by a test.
+//!
+//! An input with a picker (`input-definition.picker`) is marked in all three, so that a form
+//! generator can offer a drop-down that lists its values ([`crate::Connector::list_choices`])
+//! while anything else still takes the value as typed:
+//!
+//! - its JSON Schema keeps its plain type (`"type": "string"`) and gains the annotation
+//!   `"x-picker": {"key": "<picker>", "dependsOn": ["<input key>", …]}` (validators ignore
+//!   it);
+//! - its manifest entry gains `"dataSource": {"picker": "<picker>", "dependsOn": [...]}`;
+//! - its row in the reference docs says which picker lists it and which inputs it needs.
 
 use serde_json::{Map, Value, json};
 
@@ -28,6 +38,19 @@ pub fn typed_default(input: &InputDefinition) -> Option<Value> {
 /// Whether a value must be given: required and without a default to fall back on.
 pub fn must_be_given(input: &InputDefinition) -> bool {
     input.required && input.default.is_none()
+}
+
+/// The JSON Schema annotation of an input with a picker: `{"key": …, "dependsOn": […]}`.
+pub const PICKER_ANNOTATION: &str = "x-picker";
+
+/// An input's picker as the manifest and the schema show it: the picker's key under
+/// `key_field`, and the keys of the inputs it needs under `dependsOn`.
+fn picker_json(input: &InputDefinition, key_field: &str) -> Option<Value> {
+    let picker = input.picker.as_ref()?;
+    let mut out = Map::new();
+    out.insert(key_field.into(), picker.key.clone().into());
+    out.insert("dependsOn".into(), json!(picker.depends_on));
+    Some(Value::Object(out))
 }
 
 /// The JSON Schema of one input's value.
@@ -101,6 +124,9 @@ pub fn input_schema(input: &InputDefinition) -> Value {
         };
         schema.insert("examples".into(), json!([value]));
     }
+    if let Some(picker) = picker_json(input, "key") {
+        schema.insert(PICKER_ANNOTATION.into(), picker);
+    }
     Value::Object(schema)
 }
 
@@ -173,6 +199,9 @@ fn manifest_input(input: &InputDefinition) -> Value {
     if let Some(example) = &input.example {
         out.insert("example".into(), example.clone().into());
     }
+    if let Some(source) = picker_json(input, "picker") {
+        out.insert("dataSource".into(), source);
+    }
     Value::Object(out)
 }
 
@@ -224,6 +253,28 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// What the reference docs say of an input's picker: which one lists its values, and which
+/// inputs (by label) it needs.
+fn picker_note(input: &InputDefinition, inputs: &[InputDefinition]) -> Option<String> {
+    let picker = input.picker.as_ref()?;
+    let mut note = format!("Choices: picker `{}`", picker.key);
+    let needs: Vec<&str> = picker
+        .depends_on
+        .iter()
+        .map(|key| {
+            inputs
+                .iter()
+                .find(|i| &i.key == key)
+                .map_or(key.as_str(), |i| i.label.as_str())
+        })
+        .collect();
+    if !needs.is_empty() {
+        note.push_str(&format!(" (needs {})", needs.join(" and ")));
+    }
+    note.push('.');
+    Some(note)
+}
+
 fn input_table(inputs: &[InputDefinition]) -> String {
     let mut out = String::from("| Input | Comments | Default |\n|---|---|---|\n");
     for input in inputs {
@@ -231,10 +282,15 @@ fn input_table(inputs: &[InputDefinition]) -> String {
         if must_be_given(input) {
             label.push_str(" (required)");
         }
+        let comments = match (input.comments.as_deref(), picker_note(input, inputs)) {
+            (Some(comments), Some(note)) => format!("{comments} {note}"),
+            (Some(comments), None) => comments.to_string(),
+            (None, note) => note.unwrap_or_default(),
+        };
         out.push_str(&format!(
             "| {} | {} | {} |\n",
             cell(&label),
-            cell(input.comments.as_deref().unwrap_or("")),
+            cell(&comments),
             input
                 .default
                 .as_deref()

@@ -1,11 +1,11 @@
 //! A signed-in connection that keeps working: it refreshes the access token before it
 //! expires and when the service says it has, and saves rotated tokens.
 
+use crate::choices::ChoicesPage;
 use crate::connector::Connector;
 use crate::egress::REDACTED;
 use crate::error::HostError;
-use crate::invoke::ErrorKind;
-use crate::invoke::Invocation;
+use crate::invoke::{ActionError, ErrorKind, Invocation};
 use crate::oauth::OAuthError;
 use crate::tokens::{TokenFile, TokenFileError, unix_now};
 use serde_json::Value;
@@ -18,6 +18,11 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// The action error kinds that mean the access token is not (or no longer) accepted.
 pub const REFRESH_ON_KINDS: [ErrorKind; 2] = [ErrorKind::Unauthorized, ErrorKind::TokenExpired];
+
+/// Whether an answer is the component's refusal of the access token.
+fn refused<T>(result: &Result<T, ActionError>) -> bool {
+    matches!(result, Err(error) if REFRESH_ON_KINDS.contains(&error.kind))
+}
 
 /// Why a [`Session`] could not do what was asked. Messages never contain a token or secret.
 #[derive(Debug, thiserror::Error)]
@@ -56,9 +61,9 @@ pub enum SessionError {
 }
 
 /// A connection signed in through the token file at a path: [`Session::invoke`] runs actions
-/// with its access token, refreshing it first when it expires within the refresh margin,
-/// and refreshing then retrying once when an action answers `unauthorized` or
-/// `token-expired`. Every refresh is saved to the token file at once (a new refresh token
+/// (and [`Session::list_choices`] lists an input's choices) with its access token,
+/// refreshing it first when it expires within the refresh margin, and refreshing then
+/// retrying once when the component answers `unauthorized` or `token-expired`. Every refresh is saved to the token file at once (a new refresh token
 /// replaces the old one; without one the old one is kept).
 ///
 /// Refreshes of one token file take turns (an advisory lock on `<file>.lock`, see
@@ -154,6 +159,41 @@ impl<'c> Session<'c> {
     /// when it refreshes). The result is the last attempt's invocation: an action error
     /// other than an expired token is returned as the action gave it.
     pub fn invoke(&mut self, action_key: &str, inputs: &Value) -> Result<Invocation, SessionError> {
+        let connector = self.connector;
+        self.with_token(
+            |connection| connector.invoke(action_key, connection, inputs),
+            |invocation| refused(&invocation.result),
+        )
+    }
+
+    /// [`Connector::list_choices`] with the session's access token, refreshing it as
+    /// [`Session::invoke`] does.
+    pub fn list_choices(
+        &mut self,
+        action_key: &str,
+        input_key: &str,
+        inputs: &Value,
+        search: Option<&str>,
+        skip: u32,
+        top: u32,
+    ) -> Result<Result<ChoicesPage, ActionError>, SessionError> {
+        let connector = self.connector;
+        self.with_token(
+            |connection| {
+                connector.list_choices(action_key, input_key, connection, inputs, search, skip, top)
+            },
+            refused,
+        )
+    }
+
+    /// Makes `call` with the connection and its current access token, refreshing it first
+    /// when it is about to expire, and once more, then calling again, when `refused` says the
+    /// answer refused the token.
+    fn with_token<T>(
+        &mut self,
+        call: impl Fn(&Value) -> Result<T, HostError>,
+        refused: impl Fn(&T) -> bool,
+    ) -> Result<T, SessionError> {
         let mut refreshed = false;
         if self.tokens.refresh_token.is_some()
             && self.tokens.expires_within(self.margin, unix_now())
@@ -169,22 +209,14 @@ impl<'c> Session<'c> {
             }
         }
 
-        let invocation = self
-            .connector
-            .invoke(action_key, &self.connection(), inputs)?;
-        let refused = matches!(
-            &invocation.result,
-            Err(error) if REFRESH_ON_KINDS.contains(&error.kind)
-        );
+        let answer = call(&self.connection())?;
         // A token refreshed a moment ago that is refused will not fare better refreshed
         // again; without a refresh token there is nothing to try.
-        if !refused || refreshed || self.tokens.refresh_token.is_none() {
-            return Ok(invocation);
+        if !refused(&answer) || refreshed || self.tokens.refresh_token.is_none() {
+            return Ok(answer);
         }
         self.refresh()?;
-        Ok(self
-            .connector
-            .invoke(action_key, &self.connection(), inputs)?)
+        Ok(call(&self.connection())?)
     }
 
     /// Gets a new access token with the refresh token now, and saves it.

@@ -1,7 +1,8 @@
-//! The typed calls of the contract's fixed interfaces, through [`crate::bindings`]: `describe`
-//! and the three oauth functions, each a [`GuestCall`] the runner makes in a fresh instance.
+//! The typed calls of the contract's fixed interfaces, through [`crate::bindings`]: `describe`,
+//! the three oauth functions and `list-choices`, each a [`GuestCall`] the runner makes in a
+//! fresh instance.
 
-use crate::bindings::{definition_iface, oauth_iface, types_iface};
+use crate::bindings::{choices_iface, definition_iface, oauth_iface, types_iface};
 use crate::definition::ComponentDefinition;
 use crate::oauth::{Authorization, TokenSet};
 use crate::runner::{GuestCall, HostState};
@@ -111,5 +112,27 @@ impl GuestCall for OAuthInvocation {
                 .await?
                 .map(OAuthAnswer::Tokens),
         })
+    }
+}
+
+/// A `list-choices` call with its connection and request, ready to make.
+pub(crate) struct ListChoices {
+    pub(crate) indices: choices_iface::GuestIndices,
+    pub(crate) connection: types_iface::Connection,
+    pub(crate) request: choices_iface::ChoicesRequest,
+}
+
+impl GuestCall for ListChoices {
+    type Output = Result<choices_iface::ChoicesPage, types_iface::ActionError>;
+
+    async fn call(
+        self,
+        store: &mut Store<HostState>,
+        instance: Instance,
+    ) -> wasmtime::Result<Self::Output> {
+        let guest = self.indices.load(&mut *store, &instance)?;
+        guest
+            .call_list_choices(&mut *store, &self.connection, &self.request)
+            .await
     }
 }

@@ -273,6 +273,7 @@ mod tests {
             minimum: None,
             maximum: None,
             example: None,
+            picker: None,
         }
     }
 

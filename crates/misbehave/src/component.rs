@@ -18,6 +18,7 @@ wit_bindgen::generate!({
 });
 
 use exports::misbehave::component::actions as wa;
+use exports::workflow::connector::choices as wc;
 use exports::workflow::connector::definition as wd;
 use exports::workflow::connector::oauth as wo;
 use exports::workflow::connector::types as wt;
@@ -38,6 +39,18 @@ fn input(key: &str, ty: wd::InputType, required: bool) -> wd::InputDefinition {
         minimum: None,
         maximum: None,
         example: None,
+        picker: None,
+    }
+}
+
+/// An optional string input whose values the picker `key` lists.
+fn picked(input_key: &str, picker: &str, depends_on: &[&str]) -> wd::InputDefinition {
+    wd::InputDefinition {
+        picker: Some(wd::PickerRef {
+            key: picker.to_string(),
+            depends_on: depends_on.iter().map(|k| k.to_string()).collect(),
+        }),
+        ..input(input_key, wd::InputType::String, false)
     }
 }
 
@@ -109,7 +122,18 @@ impl wd::Guest for Component {
                     ],
                 ),
                 action("sleep-an-hour", "Sleeps for an hour.", note()),
-                action("return-at-once", "Answers {\"ok\":true} at once.", note()),
+                action(
+                    "return-at-once",
+                    "Answers {\"ok\":true} at once. Its inputs are ignored; all but `note` \
+                     have pickers.",
+                    vec![
+                        input("note", wd::InputType::String, false),
+                        picked("item", NUMBERS, &[]),
+                        picked("many", TOO_MANY, &[]),
+                        picked("echo", ECHO, &["note", "item"]),
+                        picked("lost", "no-such-picker", &[]),
+                    ],
+                ),
             ],
         }
     }
@@ -269,5 +293,74 @@ impl wo::Guest for Component {
 
     fn refresh(_: wt::Connection, _: String) -> Result<wo::TokenSet, wo::OauthError> {
         Err(unsupported())
+    }
+}
+
+/// The picker that lists `Item 1` to `Item 25`.
+const NUMBERS: &str = "numbers";
+/// The picker that answers 50 choices whatever `top` asks for.
+const TOO_MANY: &str = "too-many";
+/// The picker that lists the inputs it was given.
+const ECHO: &str = "echo";
+
+fn choice(label: String, value: String) -> wd::Choice {
+    wd::Choice { label, value }
+}
+
+impl wc::Guest for Component {
+    fn list_choices(
+        connection: wt::Connection,
+        request: wc::ChoicesRequest,
+    ) -> Result<wc::ChoicesPage, wt::ActionError> {
+        let skip = usize::try_from(request.skip).unwrap_or(usize::MAX);
+        let top = usize::try_from(request.top).unwrap_or(usize::MAX);
+        match request.picker.as_str() {
+            NUMBERS => {
+                let search = request.search.as_deref().map(str::to_lowercase);
+                let mut matching = (1..=25)
+                    .map(|n| choice(format!("Item {n}"), n.to_string()))
+                    .filter(|c| {
+                        search
+                            .as_ref()
+                            .is_none_or(|s| c.label.to_lowercase().contains(s))
+                    })
+                    .skip(skip);
+                let choices = matching.by_ref().take(top).collect();
+                Ok(wc::ChoicesPage {
+                    choices,
+                    more: matching.next().is_some(),
+                })
+            }
+            // Misbehaves: ignores `top` (and everything else).
+            TOO_MANY => Ok(wc::ChoicesPage {
+                choices: (1..=50)
+                    .map(|n| choice(format!("Many {n}"), n.to_string()))
+                    .collect(),
+                more: false,
+            }),
+            ECHO => Ok(wc::ChoicesPage {
+                choices: request
+                    .inputs
+                    .into_iter()
+                    .map(|(key, value)| choice(key, value))
+                    .collect(),
+                more: false,
+            }),
+            // Misbehaves too: the message carries the access token, as a careless
+            // component's might; the host must scrub it.
+            other => Err(wt::ActionError {
+                kind: wt::ErrorKind::InvalidInput,
+                message: format!(
+                    "misbehave has no picker {other:?} (it has {NUMBERS}, {TOO_MANY}, {ECHO}; \
+                     token {})",
+                    connection.access_token
+                ),
+                input: Some("picker".to_string()),
+                status: None,
+                code: None,
+                retry_after_seconds: None,
+                progress: None,
+            }),
+        }
     }
 }
