@@ -21,13 +21,13 @@ macro_rules! assert_test_exists {
 }
 pbi_component::foreach_action!(assert_test_exists);
 
-/// Every action's sample inputs (its fixture) run as they are, on a service holding one push
-/// dataset with the fixtures' table; each request validates against the swagger.
+/// Every action's sample inputs (its fixture) run as they are, each on a service holding a
+/// fresh push dataset with the fixtures' table; each request validates against the swagger.
 #[test]
 fn every_fixture_runs() -> Result<()> {
     let h = Harness::new()?;
-    let id = h.create_dataset("Sales", sales_columns())?;
     for action in pbi_component::EXPORTED_ACTIONS {
+        let id = h.create_dataset("Sales", sales_columns())?;
         let inputs = h.sample(action, &id)?;
         h.ok(action, inputs)
             .with_context(|| format!("the fixture of {action}"))?;
@@ -50,7 +50,7 @@ fn every_workspace_action_works_in_a_group() -> Result<()> {
             .with_context(|| format!("{action} in the workspace"))
     };
     let created = in_group("create-dataset", "")?;
-    let id = created["id"].as_str().context("the new dataset's id")?;
+    ensure!(created["id"].is_string(), "{created}");
     ensure!(
         h.service.datasets(None).is_empty(),
         "created in My Workspace"
@@ -65,23 +65,38 @@ fn every_workspace_action_works_in_a_group() -> Result<()> {
         if !takes_workspace || *action == "create-dataset" {
             continue;
         }
+        // Each action on a dataset of its own in the workspace (one deletes its dataset).
+        let fresh = in_group("create-dataset", "")?;
+        let id = fresh["id"].as_str().context("the new dataset's id")?;
         let out = in_group(action, id)?;
         match *action {
             "create-rows" => ensure!(
                 h.service.table_rows(id, "Sales").map(|r| r.len()) == Some(2),
                 "{out}"
             ),
-            "list-datasets" | "list-tables" | "list-reports" => {
+            "list-tables" | "list-reports" => {
                 ensure!(
                     out["value"].as_array().is_some_and(|v| v.len() == 1),
                     "{action}: {out}"
                 )
             }
+            "list-datasets" => ensure!(
+                out["value"].as_array().is_some_and(|v| !v.is_empty()),
+                "{action}: {out}"
+            ),
+            "delete-dataset" => ensure!(
+                h.service
+                    .datasets(Some(&group))
+                    .iter()
+                    .all(|d| d["id"] != id),
+                "{out}"
+            ),
+            "get-dataset" => ensure!(out["id"] == id, "{out}"),
             _ => {}
         }
         ran.push(action);
     }
-    ensure!(ran.len() == 7, "ran {ran:?}");
+    ensure!(ran.len() == 11, "ran {ran:?}");
     let requests = h.service.requests();
     ensure!(
         requests
@@ -117,6 +132,86 @@ fn bad_and_unknown_workspaces() -> Result<()> {
             .is_some_and(|r| r.path == "/v1.0/myorg/datasets")
     );
     Ok(())
+}
+
+#[test]
+fn get_dataset() -> Result<()> {
+    let h = Harness::new()?;
+    let id = h.create_dataset("Sales", sales_columns())?;
+    let model = h.service.add_dataset(None, "Model", false, json!([]));
+    let out = h.ok("get-dataset", json!({"dataset-id": id}))?;
+    ensure!(out["id"] == id.as_str() && out["name"] == "E2E", "{out}");
+    // Any dataset, not only push ones.
+    let out = h.ok("get-dataset", json!({"dataset-id": model}))?;
+    ensure!(out["addRowsAPIEnabled"] == false, "{out}");
+    let e = h.err(
+        "get-dataset",
+        json!({"dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229"}),
+    )?;
+    ensure!(e.kind == pbi_host::ErrorKind::NotFound, "{e:?}");
+    h.check_swagger()
+}
+
+#[test]
+fn delete_dataset() -> Result<()> {
+    let h = Harness::new()?;
+    let keep = h.create_dataset("Keep", sales_columns())?;
+    let id = h.create_dataset("Sales", sales_columns())?;
+    let out = h.ok("delete-dataset", json!({"dataset-id": id}))?;
+    ensure!(out == json!({"datasetId": id, "deleted": true}), "{out}");
+    let left: Vec<Value> = h.service.datasets(None);
+    ensure!(
+        left.len() == 1 && left[0]["id"] == keep.as_str(),
+        "{left:?}"
+    );
+    // Deleting it again: it is gone.
+    let e = h.err("delete-dataset", json!({"dataset-id": id}))?;
+    ensure!(e.kind == pbi_host::ErrorKind::NotFound, "{e:?}");
+    h.check_swagger()
+}
+
+#[test]
+fn list_dashboards() -> Result<()> {
+    let h = Harness::new()?;
+    let group = h.service.add_group("Team");
+    for i in 0..3 {
+        h.service.add_dashboard(None, &format!("Mine {i}"));
+    }
+    h.service.add_dashboard(Some(&group), "Team Board");
+    let out = h.ok("list-dashboards", json!({"top": 1, "page-offset": 1}))?;
+    let names: Vec<&str> = out["value"]
+        .as_array()
+        .context("value")?
+        .iter()
+        .filter_map(|d| d["displayName"].as_str())
+        .collect();
+    ensure!(names == ["Mine 1"], "{out}");
+    let out = h.ok("list-dashboards", json!({"workspace": group}))?;
+    ensure!(out["value"][0]["displayName"] == "Team Board", "{out}");
+    h.check_swagger()
+}
+
+#[test]
+fn list_imports() -> Result<()> {
+    let h = Harness::new()?;
+    let out = h.ok("list-imports", json!({}))?;
+    ensure!(out["value"].as_array().is_some_and(Vec::is_empty), "{out}");
+    // An import made through Raw Request's multipart upload is listed.
+    h.ok(
+        "raw-request",
+        json!({
+            "method": "POST",
+            "query-params": {"datasetDisplayName": "Upload"},
+            "file-data": {"file": "PBIX-BYTES"},
+            "file-data-file-names": {"file": "upload.pbix"},
+        }),
+    )?;
+    let out = h.ok("list-imports", json!({"top": 5}))?;
+    ensure!(
+        out["value"].as_array().is_some_and(|v| v.len() == 1),
+        "{out}"
+    );
+    h.check_swagger()
 }
 
 #[test]

@@ -100,9 +100,10 @@ fn capture_examples() -> Result<Map<String, Value>> {
     let _ = group;
     let id = h.create_dataset("Sales", sales_columns())?;
     h.service.add_report(None, "Sales Report", Some(&id));
+    h.service.add_dashboard(None, "Sales Dashboard");
     // Each action runs its fixture. This order (the dataset first, rows before the listings)
     // keeps the examples' placeholder IDs stable; an action not named here runs after these.
-    const FIRST: [&str; 9] = [
+    const FIRST: [&str; 13] = [
         "create-dataset",
         "create-rows",
         "list-tables",
@@ -112,6 +113,11 @@ fn capture_examples() -> Result<Map<String, Value>> {
         "update-table",
         "delete-rows",
         "raw-request",
+        "get-dataset",
+        "list-dashboards",
+        "list-imports",
+        // Last: it deletes the dataset the others use.
+        "delete-dataset",
     ];
     let mut plan: Vec<&str> = FIRST.to_vec();
     plan.extend(

@@ -41,9 +41,10 @@ fn no_secret_in_anything_captured() -> Result<()> {
         |action: &str, inputs: Value| texts.push(captured(&h, &connection, action, inputs));
 
     // Every action's fixture, then Raw Request again with its debug log on.
-    let id_for_samples = h.create_dataset("Sales", sales_columns())?;
     for action in pbi_component::EXPORTED_ACTIONS {
-        run(action, h.sample(action, &id_for_samples)?);
+        // A dataset for each: one of them deletes its dataset.
+        let fresh = h.create_dataset("Sales", sales_columns())?;
+        run(action, h.sample(action, &fresh)?);
     }
     run(
         "raw-request",

@@ -67,3 +67,14 @@ pub const WORKSPACE: Input = Input::new(
 )
 .example("f089354e-8366-4e18-aea3-4cb4a3a50b48")
 .picker(picker::WORKSPACE, &[]);
+
+/// Dataset ID of an action on any dataset, push or not, listed by the dataset picker.
+pub const ANY_DATASET_ID: Input = Input::new(
+    "dataset-id",
+    "Dataset ID",
+    InputType::String,
+    "The unique identifier of the dataset.",
+)
+.required()
+.example("cfafbeb1-8037-4d0c-896e-a46fb27ff229")
+.picker(picker::DATASET, &["workspace"]);

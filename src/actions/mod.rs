@@ -142,9 +142,13 @@ pub mod inputs;
 registry! {
     create_dataset: CreateDatasetInput,
     create_rows: CreateRowsInput,
+    delete_dataset: DeleteDatasetInput,
     delete_rows: DeleteRowsInput,
+    get_dataset: GetDatasetInput,
+    list_dashboards: ListDashboardsInput,
     list_datasets: ListDatasetsInput,
     list_groups: ListGroupsInput,
+    list_imports: ListImportsInput,
     list_reports: ListReportsInput,
     list_tables: ListTablesInput,
     raw_request: RawRequestInput,
@@ -487,6 +491,25 @@ mod tests {
                 ..Default::default()
             }
         );
+        check!(
+            delete_dataset,
+            delete_dataset::DeleteDatasetInput {
+                dataset_id: id.into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            get_dataset,
+            get_dataset::GetDatasetInput {
+                dataset_id: id.into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            list_dashboards,
+            list_dashboards::ListDashboardsInput::default()
+        );
+        check!(list_imports, list_imports::ListImportsInput::default());
         check!(list_datasets, list_datasets::ListDatasetsInput::default());
         check!(list_reports, list_reports::ListReportsInput::default());
         check!(
@@ -506,11 +529,13 @@ mod tests {
             }
         );
         // Every action whose definition has the Workspace input was checked.
-        let with_workspace: Vec<&str> = ACTIONS
+        let mut with_workspace: Vec<&str> = ACTIONS
             .iter()
             .filter(|a| a.inputs.iter().any(|i| i.key == "workspace"))
             .map(|a| a.key)
             .collect();
+        with_workspace.sort();
+        checked.sort();
         assert_eq!(checked, with_workspace);
     }
 

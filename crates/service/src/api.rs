@@ -46,6 +46,7 @@ pub(crate) fn router(shared: AppState) -> Router {
             post(post_rows).delete(delete_rows),
         ),
         ("/reports", get(list_reports)),
+        ("/dashboards", get(list_dashboards)),
         ("/imports", get(list_imports).post(post_import)),
         ("/imports/{importId}", get(get_import)),
     ];
@@ -329,7 +330,7 @@ async fn delete_rows(State(s): State<AppState>, p: Params) -> ApiResult {
     Ok(ok_empty())
 }
 
-// ---- groups and reports ----
+// ---- groups, reports and dashboards ----
 
 /// Reads `$top` / `$skip`: a non-negative integer.
 fn paging_param(pairs: &[(String, String)], name: &str) -> Result<Option<usize>, ApiError> {
@@ -434,7 +435,7 @@ async fn get_group(State(s): State<AppState>, p: Params) -> ApiResult {
 async fn delete_group(State(s): State<AppState>, p: Params) -> ApiResult {
     let mut st = s.lock();
     let id = st.member_group(p.get("groupId"))?.id.clone();
-    // Its datasets, reports and imports go with it.
+    // Its datasets, reports, dashboards and imports go with it.
     st.remove_group(&id);
     Ok(ok_empty())
 }
@@ -451,6 +452,23 @@ async fn list_reports(State(s): State<AppState>, p: Params) -> ApiResult {
     Ok(json_response(
         StatusCode::OK,
         &s.envelope(group.as_deref(), "reports", value),
+    ))
+}
+
+/// Get Dashboards (`Dashboards_GetDashboards`) and Get Dashboards In Group
+/// (`Dashboards_GetDashboardsInGroup`): the whole list, no server paging.
+async fn list_dashboards(State(s): State<AppState>, p: Params) -> ApiResult {
+    let st = s.lock();
+    let group = st.resolve_group(p.group())?;
+    let value = st
+        .dashboards
+        .iter()
+        .filter(|d| d.group == group)
+        .map(state::Dashboard::to_json)
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &s.envelope(group.as_deref(), "dashboards", value),
     ))
 }
 

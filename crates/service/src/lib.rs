@@ -16,6 +16,7 @@
 //! | Post Rows | `POST /datasets/{id}/tables/{table}/rows` | 200, empty body |
 //! | Delete Rows | `DELETE /datasets/{id}/tables/{table}/rows` | 200, empty body |
 //! | List Reports | `GET /reports` | 200 envelope |
+//! | List Dashboards | `GET /dashboards` | 200 envelope |
 //! | List / Get Imports | `GET /imports`, `GET /imports/{id}` | 200 |
 //! | Post Import | `POST /imports?datasetDisplayName=..` (multipart/form-data) | 202 `{id}` |
 //! | List Groups | `GET /v1.0/myorg/groups?$top&$skip&$filter` | 200 envelope |
@@ -71,7 +72,14 @@
 //!   (unverified), workspaces the user cannot see included: a taken name is 400
 //!   `PowerBIEntityAlreadyExists` in the message-less shape, as the live service answers
 //!   (recorded by public clients; Microsoft documents no error). Delete Group removes the
-//!   workspace's datasets, reports and imports.
+//!   workspace's datasets, reports, dashboards and imports.
+//! - **Dashboards.** Get Dashboards (My workspace) and Get Dashboards In Group answer the
+//!   whole list (no `$top`/`$skip`, no `@odata.nextLink`), each dashboard with `id`,
+//!   `displayName`, `isReadOnly` (`false`), `webUrl` and `embedUrl`
+//!   (`https://app.powerbi.com/dashboardEmbed?dashboardId=..[&groupId=..]`, as Swagger's
+//!   examples). Dashboards are added with [`ServiceHandle::add_dashboard`] (or the demo
+//!   content); Add Dashboard (`POST /dashboards`) is not emulated (405), nor tiles, nor the
+//!   shared and app dashboards Microsoft says My workspace's list also holds.
 //! - **Workspaces the user cannot see.** [`ServiceHandle::add_hidden_group`] adds a
 //!   workspace the user is not a member of: not listed, and every call naming it answers
 //!   as for an unknown id. Under `/groups/{groupId}`, an id that is not a GUID, an unknown
@@ -85,8 +93,9 @@
 //!   anywhere in a path.
 //! - **Demo content.** [`ServiceConfig::seed`] (or [`ServiceConfig::seeded`]) starts the
 //!   service with the workspaces `Sales`, `Finance` and `Operations` (a push dataset with a
-//!   table and rows, a non-push dataset and a report each) and a push dataset and report in
-//!   My workspace; see [`ServiceHandle::seed_demo`]. The default starts empty.
+//!   table and rows, a non-push dataset, a report and a dashboard each) and a push dataset,
+//!   a report and a dashboard in My workspace; see [`ServiceHandle::seed_demo`]. The
+//!   default starts empty.
 //! - **Imports.** `datasetDisplayName` is required; `nameConflict` and `skipReport` are
 //!   validated (the conflict mode is not applied). A `.pbix` (or any other name) creates a
 //!   non-push dataset and a report (none with `skipReport=true`), a `.rdl` a paginated
@@ -215,7 +224,7 @@ pub use grants::OAuthClient;
 pub use record::RecordedRequest;
 pub use tokens::{TokenStatus, TokenStore};
 
-use state::{Group, Report, Shared, Table, same_id};
+use state::{Dashboard, Group, Report, Shared, Table, same_id};
 
 /// How the emulated service behaves.
 #[derive(Debug, Clone)]
@@ -479,8 +488,8 @@ impl ServiceHandle {
     /// under `/groups/{id}/...` (and Get / Delete Group) answers 404
     /// `PowerBIEntityNotFound` as for an unknown id, and its name is taken (Create Group
     /// with the same name is refused). The test helpers ([`add_dataset`](Self::add_dataset),
-    /// [`add_report`](Self::add_report), [`datasets`](Self::datasets), ...) can still put
-    /// content in it and read it.
+    /// [`add_report`](Self::add_report), [`add_dashboard`](Self::add_dashboard),
+    /// [`datasets`](Self::datasets), ...) can still put content in it and read it.
     pub fn add_hidden_group(&self, name: &str) -> String {
         self.shared
             .lock()
@@ -509,9 +518,9 @@ impl ServiceHandle {
     ///   `Sensor Readings`/`Readings`), a non-push dataset (`addRowsAPIEnabled: false`,
     ///   refreshable: `Sales Model`, `Finance Model`, `Operations Model`) and a report bound
     ///   to the non-push dataset (`Sales Overview`, `Profit and Loss`, `Operations
-    ///   Dashboard`);
-    /// - My workspace holds a push dataset `Personal Tasks` (table `Tasks`) and a report
-    ///   `My Tasks` bound to it.
+    ///   Dashboard`), and a dashboard (`Sales Pulse`, `Finance Summary`, `Site Monitor`);
+    /// - My workspace holds a push dataset `Personal Tasks` (table `Tasks`), a report
+    ///   `My Tasks` bound to it and a dashboard `My Day`.
     ///
     /// A workspace whose name already exists is left as it is (its id is returned), and My
     /// workspace is seeded only if it has no dataset named `Personal Tasks`, so calling this
@@ -539,6 +548,20 @@ impl ServiceHandle {
             paginated: false,
         });
         id
+    }
+
+    /// Adds a dashboard (to My workspace when `group` is `None`) and returns its id, as
+    /// `GET /dashboards` (or `GET /groups/{groupId}/dashboards`) then lists it. Names may
+    /// repeat.
+    ///
+    /// # Panics
+    /// If `group` names no workspace (one the user is not a member of will do).
+    pub fn add_dashboard(&self, group: Option<&str>, name: &str) -> String {
+        let mut st = self.shared.lock();
+        let group = st
+            .resolve_any_group(group)
+            .unwrap_or_else(|_| panic!("add_dashboard: no workspace {group:?}"));
+        st.add_dashboard(group, name.to_owned()).id.clone()
     }
 
     /// Adds a dataset and returns its id. `tables` is `[{name, columns:[{name, dataType}]}]`,
@@ -607,6 +630,21 @@ impl ServiceHandle {
             .iter()
             .filter(|r| r.group == group)
             .map(Report::to_json)
+            .collect()
+    }
+
+    /// The dashboards of a scope as `GET /dashboards` lists them, in order of creation
+    /// (empty for an unknown group; a workspace the user is not a member of is listed all
+    /// the same).
+    pub fn dashboards(&self, group: Option<&str>) -> Vec<Value> {
+        let st = self.shared.lock();
+        let Ok(group) = st.resolve_any_group(group) else {
+            return Vec::new();
+        };
+        st.dashboards
+            .iter()
+            .filter(|d| d.group == group)
+            .map(Dashboard::to_json)
             .collect()
     }
 

@@ -1,6 +1,6 @@
 //! The demo content of [`ServiceConfig::seed`](crate::ServiceConfig::seed): three
-//! workspaces with a push dataset, a non-push dataset and a report each, and a little in My
-//! workspace, so that a new user's emulator is not empty.
+//! workspaces with a push dataset, a non-push dataset, a report and a dashboard each, and a
+//! little in My workspace, so that a new user's emulator is not empty.
 
 use serde_json::{Value, json};
 
@@ -18,6 +18,8 @@ struct DemoWorkspace {
     /// The non-push (import-mode) dataset and the report bound to it.
     model: &'static str,
     report: &'static str,
+    /// The workspace's dashboard.
+    dashboard: &'static str,
 }
 
 fn workspaces() -> Vec<DemoWorkspace> {
@@ -43,6 +45,7 @@ fn workspaces() -> Vec<DemoWorkspace> {
             ]}),
             model: "Sales Model",
             report: "Sales Overview",
+            dashboard: "Sales Pulse",
         },
         DemoWorkspace {
             name: "Finance",
@@ -62,6 +65,7 @@ fn workspaces() -> Vec<DemoWorkspace> {
             ]}),
             model: "Finance Model",
             report: "Profit and Loss",
+            dashboard: "Finance Summary",
         },
         DemoWorkspace {
             name: "Operations",
@@ -82,13 +86,15 @@ fn workspaces() -> Vec<DemoWorkspace> {
             ]}),
             model: "Operations Model",
             report: "Operations Dashboard",
+            dashboard: "Site Monitor",
         },
     ]
 }
 
-/// The push dataset of My workspace, and the report bound to it.
+/// The push dataset of My workspace, the report bound to it, and its dashboard.
 const MY_DATASET: &str = "Personal Tasks";
 const MY_REPORT: &str = "My Tasks";
+const MY_DASHBOARD: &str = "My Day";
 
 fn my_table() -> Value {
     json!({"name": "Tasks", "columns": [
@@ -154,6 +160,7 @@ pub(crate) fn seed_demo(shared: &Shared) -> Vec<String> {
             .id
             .clone();
         add_report(&mut st, Some(gid.clone()), w.report, model);
+        st.add_dashboard(Some(gid.clone()), w.dashboard.to_owned());
         ids.push(gid);
     }
     if !st
@@ -173,6 +180,7 @@ pub(crate) fn seed_demo(shared: &Shared) -> Vec<String> {
             .id
             .clone();
         add_report(&mut st, None, MY_REPORT, id);
+        st.add_dashboard(None, MY_DASHBOARD.to_owned());
     }
     ids
 }

@@ -1,4 +1,5 @@
-//! The emulated tenant: workspaces, datasets, reports, imports, and the request log.
+//! The emulated tenant: workspaces, datasets, reports, dashboards, imports, and the request
+//! log.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -228,6 +229,35 @@ impl Report {
     }
 }
 
+/// A dashboard (Swagger's `Dashboard`). Tiles are not emulated.
+#[derive(Debug, Clone)]
+pub(crate) struct Dashboard {
+    pub id: String,
+    pub group: Option<String>,
+    pub name: String,
+}
+
+impl Dashboard {
+    /// The dashboard as List Dashboards shows it: the properties of Swagger's `Dashboard`
+    /// that its examples answer, plus `webUrl`. `appId` (dashboards of apps) is never sent,
+    /// nor the deprecated, always empty `users` and `subscriptions`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "displayName": self.name,
+            "isReadOnly": false,
+            "webUrl": web_url(self.group.as_deref(), "dashboards", &self.id),
+            "embedUrl": match &self.group {
+                None => format!("https://app.powerbi.com/dashboardEmbed?dashboardId={}", self.id),
+                Some(g) => format!(
+                    "https://app.powerbi.com/dashboardEmbed?dashboardId={}&groupId={g}",
+                    self.id
+                ),
+            },
+        })
+    }
+}
+
 /// An import of an uploaded file.
 #[derive(Debug, Clone)]
 pub(crate) struct Import {
@@ -245,6 +275,7 @@ pub(crate) struct State {
     pub groups: Vec<Group>,
     pub datasets: Vec<Dataset>,
     pub reports: Vec<Report>,
+    pub dashboards: Vec<Dashboard>,
     pub imports: Vec<Import>,
     pub faults: Vec<Fault>,
     /// The request log with a sequence number each, so a status can be filled in later even
@@ -312,13 +343,24 @@ impl State {
         self.groups.iter().any(|g| same_group_name(&g.name, name))
     }
 
-    /// Deletes a workspace with everything in it: datasets, reports, imports.
+    /// Deletes a workspace with everything in it: datasets, reports, dashboards, imports.
     pub fn remove_group(&mut self, id: &str) {
         let gone = |g: &Option<String>| g.as_deref().is_some_and(|g| same_id(g, id));
         self.groups.retain(|g| !same_id(&g.id, id));
         self.datasets.retain(|d| !gone(&d.group));
         self.reports.retain(|r| !gone(&r.group));
+        self.dashboards.retain(|d| !gone(&d.group));
         self.imports.retain(|i| !gone(&i.group));
+    }
+
+    /// Adds a dashboard and returns it.
+    pub fn add_dashboard(&mut self, group: Option<String>, name: String) -> &Dashboard {
+        self.dashboards.push(Dashboard {
+            id: new_id(),
+            group,
+            name,
+        });
+        self.dashboards.last().expect("just pushed")
     }
 
     /// A dataset of the scope, or 404: a dataset of another workspace is not found.

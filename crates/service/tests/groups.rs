@@ -112,6 +112,7 @@ fn create_list_get_and_delete_groups() -> Result<()> {
         &json!({"name": "D", "tables": [{"name": "T", "columns": [{"name": "A", "dataType": "Int64"}]}]}),
     )?;
     env.svc.add_report(Some(&other), "R", Some(&ds));
+    env.svc.add_dashboard(Some(&other), "B");
     let r = env.delete(&format!("/groups/{other}"))?;
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text()?.is_empty());
@@ -119,6 +120,7 @@ fn create_list_get_and_delete_groups() -> Result<()> {
     assert_eq!(names(&list), ["sample workspace", "sample group"]);
     assert!(env.svc.datasets(Some(&other)).is_empty());
     assert!(env.svc.reports(Some(&other)).is_empty());
+    assert!(env.svc.dashboards(Some(&other)).is_empty());
     assert!(env.svc.table_rows(&ds, "T").is_none());
     // Gone: everything under it is 404, deleting it again too.
     for (status, body) in [
@@ -318,6 +320,11 @@ fn scoped_calls(env: &Env, g: &str, d: &str) -> Result<Vec<Call>> {
             env.get(&format!("/groups/{g}/reports"))?,
         ),
         (
+            format!("GET /groups/{g}/dashboards"),
+            200,
+            env.get(&format!("/groups/{g}/dashboards"))?,
+        ),
+        (
             format!("GET /groups/{g}/imports"),
             200,
             env.get(&format!("/groups/{g}/imports"))?,
@@ -364,6 +371,7 @@ fn hidden_unknown_and_malformed_workspaces_are_not_found() -> Result<()> {
         .add_dataset(Some(&hidden), "Secret", true, table.clone());
     env.svc
         .add_report(Some(&hidden), "Secret Report", Some(&ds));
+    env.svc.add_dashboard(Some(&hidden), "Secret Dashboard");
     // A workspace of the user beside it.
     let mine = env.svc.add_group("Mine");
     let my_ds = env.svc.add_dataset(Some(&mine), "Open", true, table);
@@ -411,6 +419,7 @@ fn hidden_unknown_and_malformed_workspaces_are_not_found() -> Result<()> {
     assert_eq!(env.svc.table_rows(&ds, "T"), Some(vec![]));
     assert_eq!(env.svc.datasets(Some(&hidden)).len(), 1);
     assert_eq!(env.svc.reports(Some(&hidden)).len(), 1);
+    assert_eq!(env.svc.dashboards(Some(&hidden)).len(), 1);
     assert_eq!(env.svc.groups().len(), 1);
 
     // The user's own workspace answers the same calls.
@@ -457,13 +466,14 @@ fn seeded_service_has_demo_content() -> Result<()> {
     let (_, filtered) = status_json(env.get(&format!("/groups?$filter={q}"))?)?;
     assert_eq!(names(&filtered), ["Finance"]);
 
-    for (gid, push_name, table, model, report) in [
+    for (gid, push_name, table, model, report, dashboard) in [
         (
             &ids[0],
             "Sales Live",
             "Orders",
             "Sales Model",
             "Sales Overview",
+            "Sales Pulse",
         ),
         (
             &ids[1],
@@ -471,6 +481,7 @@ fn seeded_service_has_demo_content() -> Result<()> {
             "Transactions",
             "Finance Model",
             "Profit and Loss",
+            "Finance Summary",
         ),
         (
             &ids[2],
@@ -478,6 +489,7 @@ fn seeded_service_has_demo_content() -> Result<()> {
             "Readings",
             "Operations Model",
             "Operations Dashboard",
+            "Site Monitor",
         ),
     ] {
         let (status, datasets) = status_json(env.get(&format!("/groups/{gid}/datasets"))?)?;
@@ -526,6 +538,11 @@ fn seeded_service_has_demo_content() -> Result<()> {
         assert_eq!(status, 200);
         assert_eq!(names(&reports), [report]);
         assert_eq!(reports["value"][0]["datasetId"], import_id);
+
+        let (status, dashboards) = status_json(env.get(&format!("/groups/{gid}/dashboards"))?)?;
+        assert_eq!(status, 200);
+        assert_eq!(dashboards["value"][0]["displayName"], dashboard);
+        assert_eq!(dashboards["value"].as_array().map(Vec::len), Some(1));
     }
 
     // My workspace.
@@ -535,6 +552,9 @@ fn seeded_service_has_demo_content() -> Result<()> {
     let (_, reports) = status_json(env.get("/reports")?)?;
     assert_eq!(names(&reports), ["My Tasks"]);
     assert_eq!(reports["value"][0]["datasetId"], mine["value"][0]["id"]);
+    let (_, dashboards) = status_json(env.get("/dashboards")?)?;
+    assert_eq!(dashboards["value"][0]["displayName"], "My Day");
+    assert_eq!(dashboards["value"].as_array().map(Vec::len), Some(1));
 
     // Seeded names are taken like any other.
     let (status, body) = status_json(env.post_json("/groups", &json!({"name": "sales"}))?)?;
@@ -548,7 +568,13 @@ fn seeded_service_has_demo_content() -> Result<()> {
 #[test]
 fn default_service_is_empty() -> Result<()> {
     let env = Env::new()?;
-    for path in ["/groups", "/datasets", "/reports", "/imports"] {
+    for path in [
+        "/groups",
+        "/datasets",
+        "/reports",
+        "/dashboards",
+        "/imports",
+    ] {
         let (status, list) = status_json(env.get(path)?)?;
         assert_eq!(status, 200, "{path}");
         assert_eq!(list["value"], json!([]), "{path}");

@@ -1,0 +1,74 @@
+//! List Imports: `GET /imports`. The API returns the whole list; Page Offset and Top are applied
+//! here (see `crate::paging`).
+
+use super::inputs::{PAGE_OFFSET, TOP, WORKSPACE};
+use super::{Context, Single, paged_list, workspace};
+use crate::definition::Action;
+use crate::error::ActionError;
+
+/// The action as the definition lists it: key, label, description and inputs.
+pub const DEFINITION: Action = Action {
+    key: "list-imports",
+    label: "List Imports",
+    description: "Returns a list of imports from 'My Workspace'",
+    inputs: &[WORKSPACE, TOP, PAGE_OFFSET],
+};
+
+action_input! {
+    /// The inputs (WIT `list-imports-input`).
+    #[derive(Debug, Clone, Default)]
+    pub struct ListImportsInput {
+        /// Workspace: the workspace (group) ID; none or empty is My Workspace.
+        pub workspace: Option<String>,
+        /// Top.
+        pub top: Option<i64>,
+        /// Page Offset.
+        pub page_offset: Option<i64>,
+    }
+}
+
+/// Checks the inputs and builds the exchange.
+pub fn exchange(input: &ListImportsInput, _context: &Context) -> Result<Single, ActionError> {
+    let workspace = workspace(input.workspace.as_deref())?;
+    paged_list(
+        &DEFINITION,
+        workspace,
+        &["imports"],
+        input.top,
+        input.page_offset,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_locally() {
+        let ex = exchange(
+            &ListImportsInput {
+                workspace: None,
+                top: Some(1),
+                page_offset: Some(1),
+            },
+            &Context::default(),
+        )
+        .unwrap();
+        insta::assert_json_snapshot!(super::super::snapshot(ex.request().unwrap()));
+        let data = super::super::list_of_three(ex);
+        assert_eq!(data, r#"{"@odata.context":"ctx","value":[{"id":"b"}]}"#);
+    }
+
+    #[test]
+    fn top_out_of_range() {
+        let e = exchange(
+            &ListImportsInput {
+                workspace: None,
+                top: Some(1001),
+                page_offset: None,
+            },
+            &Context::default(),
+        );
+        assert_eq!(e.err().unwrap().input.as_deref(), Some("top"));
+    }
+}
