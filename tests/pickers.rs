@@ -256,3 +256,36 @@ fn bad_and_hidden_workspaces_and_missing_inputs() -> Result<()> {
     );
     Ok(())
 }
+
+/// Get Dataset and Delete Dataset work on any dataset: their picker offers the model too.
+#[test]
+fn any_dataset_for_get_and_delete() -> Result<()> {
+    let h = Harness::with_config(ServiceConfig::seeded())?;
+    let workspaces = choices(
+        &h,
+        "get-dataset",
+        "workspace",
+        json!({}),
+        Some("sales"),
+        0,
+        5,
+    )?;
+    let sales = value_of(&workspaces, "Sales")?;
+    let all = choices(
+        &h,
+        "get-dataset",
+        "dataset-id",
+        json!({"workspace": sales}),
+        None,
+        0,
+        25,
+    )?;
+    ensure!(labels(&all) == ["Sales Live", "Sales Model"], "{all:?}");
+    let model = value_of(&all, "Sales Model")?;
+    let out = h.ok(
+        "get-dataset",
+        json!({"workspace": sales, "dataset-id": model}),
+    )?;
+    ensure!(out["name"] == "Sales Model", "{out}");
+    h.check_swagger()
+}
