@@ -427,17 +427,22 @@ impl wc::Guest for Component {
             skip: request.skip,
             top: request.top,
         };
-        run(&c, pickers::exchange(&request)).and_then(|output| {
-            pickers::read_page(&output.data)
-                .map(|page| wc::ChoicesPage {
-                    choices: page
-                        .choices
-                        .into_iter()
-                        .map(|(label, value)| wd::Choice { label, value })
-                        .collect(),
-                    more: page.more,
-                })
-                .map_err(action_error)
+        let listing = pickers::exchange(&request);
+        let page = listing.as_ref().ok().map(|l| std::rc::Rc::clone(&l.page));
+        run(&c, listing.map(|l| l.exchange))?;
+        let page = page
+            .map_or_else(
+                || Err(ActionError::transport("no page")),
+                |p| pickers::take(&p),
+            )
+            .map_err(action_error)?;
+        Ok(wc::ChoicesPage {
+            choices: page
+                .choices
+                .into_iter()
+                .map(|(label, value)| wd::Choice { label, value })
+                .collect(),
+            more: page.more,
         })
     }
 }

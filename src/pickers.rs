@@ -13,7 +13,10 @@
 //! page are applied here, as the list actions apply Top and Page Offset. A page never holds
 //! more than `top` choices; `more` says whether the service has others.
 
-use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Deserialize;
 
 use crate::actions::{Single, dataset_id, scoped_url, workspace};
 use crate::error::ActionError;
@@ -32,7 +35,8 @@ pub struct Request {
     pub picker: String,
     /// The values of the action's inputs chosen so far, by input key.
     pub inputs: Vec<(String, String)>,
-    /// Text to narrow the choices to those whose label contains it, ignoring case.
+    /// Text to narrow the choices to those whose label contains it, ignoring the case of
+    /// ASCII letters (the workspace picker leaves it to the service's `$filter`).
     pub search: Option<String>,
     /// Skip this many choices first.
     pub skip: u32,
@@ -60,7 +64,7 @@ impl Request {
 }
 
 /// One page of choices (the WIT `choices-page`): `(label, value)` pairs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Page {
     /// The choices, `(label, value)`.
     pub choices: Vec<(String, String)>,
@@ -94,9 +98,27 @@ enum Shape {
     NameOnly,
 }
 
-/// Checks the request and builds the exchange that lists the choices; its output's data is
-/// the [`Page`] as JSON (see [`read_page`]).
-pub fn exchange(request: &Request) -> Result<Single, ActionError> {
+/// The exchange that lists a picker's choices, and where the page lands once it has run.
+///
+/// The page is handed over directly rather than as the output's JSON text: serializing and
+/// reading it back cost the component some 40 KB of code for nothing.
+#[derive(Debug)]
+pub struct Listing {
+    /// The exchange to drive; its output carries no data.
+    pub exchange: Single,
+    /// The page, once the exchange has succeeded.
+    pub page: Rc<RefCell<Option<Page>>>,
+}
+
+/// The page a [`Listing`]'s exchange produced, once it has run.
+pub fn take(page: &RefCell<Option<Page>>) -> Result<Page, ActionError> {
+    page.borrow_mut()
+        .take()
+        .ok_or_else(|| ActionError::transport("the choices were not listed"))
+}
+
+/// Checks the request and builds the exchange that lists the choices (see [`Listing`]).
+pub fn exchange(request: &Request) -> Result<Listing, ActionError> {
     if request.top == 0 || request.top > MAX_TOP {
         return Err(ActionError::invalid(
             "top",
@@ -104,7 +126,7 @@ pub fn exchange(request: &Request) -> Result<Single, ActionError> {
         ));
     }
     let (top, skip) = (request.top as usize, request.skip as usize);
-    let search = request.search().map(str::to_lowercase);
+    let search = request.search().map(str::to_ascii_lowercase);
     let in_workspace = || workspace(request.input("workspace"));
     let (url, shape, workspace_id, server_paged) = match request.picker.as_str() {
         WORKSPACE => {
@@ -163,7 +185,9 @@ pub fn exchange(request: &Request) -> Result<Single, ActionError> {
         }
     };
     let request = HttpRequest::new(Method::Get, url);
-    Ok(Single::new(request, move |response| {
+    let page = Rc::new(RefCell::new(None));
+    let landed = Rc::clone(&page);
+    let exchange = Single::new(request, move |response| {
         let entries = read_list(&response)?;
         let mut choices = entries.into_iter().filter_map(|e| choice(e, shape));
         let page = if server_paged {
@@ -178,7 +202,7 @@ pub fn exchange(request: &Request) -> Result<Single, ActionError> {
                 .filter(|(label, _)| {
                     search
                         .as_ref()
-                        .is_none_or(|s| label.to_lowercase().contains(s))
+                        .is_none_or(|s| label.to_ascii_lowercase().contains(s))
                 })
                 .skip(skip);
             let page: Vec<_> = matching.by_ref().take(top).collect();
@@ -187,9 +211,14 @@ pub fn exchange(request: &Request) -> Result<Single, ActionError> {
                 more: matching.next().is_some(),
             }
         };
-        Ok(Output::json(&page))
+        *landed.borrow_mut() = Some(page);
+        Ok(Output {
+            data: String::new(),
+            http: None,
+        })
     })
-    .in_workspace(workspace_id))
+    .in_workspace(workspace_id);
+    Ok(Listing { exchange, page })
 }
 
 /// A list answer's entries.
@@ -209,12 +238,6 @@ fn choice(entry: Entry, shape: Shape) -> Option<(String, String)> {
             Some((entry.name.unwrap_or_else(|| id.clone()), id))
         }
     }
-}
-
-/// Reads the page an exchange's output holds.
-pub fn read_page(data: &str) -> Result<Page, ActionError> {
-    serde_json::from_str(data)
-        .map_err(|e| ActionError::transport(format!("a page of choices could not be read: {e}")))
 }
 
 #[cfg(test)]
@@ -246,9 +269,10 @@ mod tests {
 
     fn run(request: &Request, answer: &str) -> (Page, Vec<String>) {
         let mut t = Scripted::new([Scripted::answer(200, answer)]);
-        let out = drive(&mut exchange(request).unwrap(), &mut t).unwrap();
+        let mut listing = exchange(request).unwrap();
+        drive(&mut listing.exchange, &mut t).unwrap();
         let urls = t.sent.iter().map(|(r, _)| r.url.clone()).collect();
-        (read_page(&out.data).unwrap(), urls)
+        (take(&listing.page).unwrap(), urls)
     }
 
     const DATASETS: &str = r#"{"value":[

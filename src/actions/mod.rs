@@ -376,6 +376,24 @@ pub(crate) fn list_of_three(mut exchange: Single) -> String {
     drive(&mut exchange, &mut t).expect("a list").data
 }
 
+/// The checks every workspace list shares (Top 1 and Page Offset 1 of three give the second;
+/// a Top over 1000 is refused as `top`), given how to build the action's exchange from Top
+/// and Page Offset; returns the first request as a snapshot value.
+#[cfg(test)]
+pub(crate) fn check_paged_list(
+    build: impl Fn(Option<i64>, Option<i64>) -> Result<Single, ActionError>,
+) -> serde_json::Value {
+    let ex = build(Some(1), Some(1)).expect("a valid page");
+    let request = snapshot(ex.request().expect("a request"));
+    assert_eq!(
+        list_of_three(ex),
+        r#"{"@odata.context":"ctx","value":[{"id":"b"}]}"#
+    );
+    let e = build(Some(1001), None).expect_err("Top over 1000");
+    assert_eq!(e.input.as_deref(), Some("top"));
+    request
+}
+
 /// A request as a JSON value, for snapshots: method, url, headers, body (parsed when JSON).
 #[cfg(test)]
 pub(crate) fn snapshot(request: &Request) -> serde_json::Value {
