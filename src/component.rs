@@ -427,15 +427,12 @@ impl wc::Guest for Component {
             skip: request.skip,
             top: request.top,
         };
-        let listing = pickers::exchange(&request);
-        let page = listing.as_ref().ok().map(|l| std::rc::Rc::clone(&l.page));
-        run(&c, listing.map(|l| l.exchange))?;
-        let page = page
-            .map_or_else(
-                || Err(ActionError::transport("no page")),
-                |p| pickers::take(&p),
-            )
-            .map_err(action_error)?;
+        // A refused request never sent anything; its error is scrubbed like `run`'s.
+        let secrets = [c.access_token.as_str(), c.client_secret.as_str()];
+        let pickers::Listing { exchange, page } =
+            pickers::exchange(&request).map_err(|e| action_error(e.redact(&secrets)))?;
+        run(&c, Ok(exchange))?;
+        let page = pickers::take(&page).map_err(action_error)?;
         Ok(wc::ChoicesPage {
             choices: page
                 .choices
