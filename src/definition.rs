@@ -297,3 +297,5 @@ pub const MAX_TOP: i64 = 1000;
 pub const MAX_TIMEOUT_MS: i64 = 86_400_000;
 /// The most retries Raw Request makes.
 pub const MAX_RETRIES: i64 = 10;
+/// The largest Wait Timeout (s): an hour.
+pub const MAX_WAIT_SECONDS: i64 = 3600;

@@ -70,6 +70,11 @@ impl ActionError {
         e
     }
 
+    /// A failure the service reported (other than as an error answer), in words.
+    pub fn service(message: impl Into<String>) -> Self {
+        ActionError::new(ErrorKind::Service, message)
+    }
+
     /// A request that did not finish within the Timeout.
     pub fn timeout(message: impl Into<String>) -> Self {
         ActionError::new(ErrorKind::Timeout, message)

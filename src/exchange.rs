@@ -48,6 +48,9 @@ impl Output {
 pub enum Step {
     /// Send this request and report its outcome.
     Send(Request),
+    /// Wait this long, then ask again (with no outcome): how an action polls a long-running
+    /// operation of the service (a refresh, an export) without sleeping on its own.
+    Wait(Duration),
     /// The action is over.
     Done(Result<Output, ActionError>),
 }
@@ -67,6 +70,10 @@ pub trait Exchange {
     fn debug(&self) -> bool {
         false
     }
+
+    /// The monotonic clock in milliseconds, given before every [`Exchange::step`]: an action
+    /// that polls measures its own wait budget with it.
+    fn clock(&mut self, _now_ms: u64) {}
 }
 
 /// The outside world, as the driver needs it.
@@ -99,8 +106,10 @@ pub fn drive(
         .map(|t| transport.now_ms().saturating_add(t.as_millis() as u64));
     let mut outcome = None;
     loop {
+        exchange.clock(transport.now_ms());
         match exchange.step(outcome.take()) {
             Step::Done(result) => return result,
+            Step::Wait(delay) => transport.sleep(delay),
             Step::Send(request) => {
                 outcome = Some(send_with_retries(
                     &request,

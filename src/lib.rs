@@ -30,6 +30,7 @@ pub mod multipart;
 pub mod oauth;
 pub mod paging;
 pub mod pickers;
+pub mod poll;
 pub mod retry;
 
 #[cfg(target_arch = "wasm32")]

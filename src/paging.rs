@@ -34,7 +34,8 @@ pub fn page(action: &Action, top: Option<i64>, offset: Option<i64>) -> Result<Pa
     })
 }
 
-fn bounded(action: &Action, key: &str, value: i64) -> Result<u64, ActionError> {
+/// `value` of the integer input `key` of `action`, checked against its bounds.
+pub(crate) fn bounded(action: &Action, key: &str, value: i64) -> Result<u64, ActionError> {
     let input = action.input(key);
     let low = input.minimum.unwrap_or(i64::MIN);
     let high = input.maximum.unwrap_or(i64::MAX);

@@ -8,7 +8,7 @@
 mod common;
 
 use anyhow::{Context, Result, ensure};
-use common::{Harness, sales_columns, sales_rows};
+use common::{Harness, fast_service, sales_columns, sales_rows};
 use serde_json::{Value, json};
 
 // An action of the WIT without its end-to-end test below is a compile error: the build of
@@ -44,8 +44,7 @@ fn every_workspace_action_works_in_a_group() -> Result<()> {
     let group = h.service.add_group("Sales Team");
     h.service.add_report(Some(&group), "Team Report", None);
     let in_group = |action: &str, id: &str| -> Result<Value> {
-        let mut inputs = h.sample(action, id)?;
-        inputs["workspace"] = json!(group);
+        let inputs = h.sample_in(action, id, Some(&group))?;
         h.ok(action, inputs)
             .with_context(|| format!("{action} in the workspace"))
     };
@@ -74,7 +73,14 @@ fn every_workspace_action_works_in_a_group() -> Result<()> {
                 h.service.table_rows(id, "Sales").map(|r| r.len()) == Some(2),
                 "{out}"
             ),
-            "list-tables" | "list-reports" => {
+            // The export fixture added a report of its own.
+            "list-reports" => ensure!(
+                out["value"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|r| r["name"] == "Team Report")),
+                "{out}"
+            ),
+            "list-tables" => {
                 ensure!(
                     out["value"].as_array().is_some_and(|v| v.len() == 1),
                     "{action}: {out}"
@@ -96,7 +102,7 @@ fn every_workspace_action_works_in_a_group() -> Result<()> {
         }
         ran.push(action);
     }
-    ensure!(ran.len() == 11, "ran {ran:?}");
+    ensure!(ran.len() == 15, "ran {ran:?}");
     let requests = h.service.requests();
     ensure!(
         requests
@@ -167,6 +173,286 @@ fn delete_dataset() -> Result<()> {
     // Deleting it again: it is gone.
     let e = h.err("delete-dataset", json!({"dataset-id": id}))?;
     ensure!(e.kind == pbi_host::ErrorKind::NotFound, "{e:?}");
+    h.check_swagger()
+}
+
+/// A model (non-push) dataset in `group` that the emulator can refresh and query.
+fn model_dataset(h: &Harness, group: Option<&str>) -> String {
+    h.service.add_dataset(
+        group,
+        "Sales Model",
+        false,
+        json!([{"name": "Sales", "columns": [{"name": "Id", "dataType": "Int64"}]}]),
+    )
+}
+
+#[test]
+fn refresh_dataset() -> Result<()> {
+    let h = Harness::new()?;
+    // Started without waiting: accepted, and the service's history has it in progress.
+    let model = model_dataset(&h, None);
+    let out = h.ok("refresh-dataset", json!({"dataset-id": model}))?;
+    let history = h.service.refreshes(&model);
+    ensure!(out["status"] == "Accepted" && history.len() == 1, "{out}");
+    ensure!(
+        out["requestId"] == history[0]["requestId"],
+        "{out} {history:?}"
+    );
+    // A second one while it runs is explained.
+    let e = h.err("refresh-dataset", json!({"dataset-id": model}))?;
+    ensure!(
+        e.message
+            .starts_with("a refresh of this dataset is already in progress"),
+        "{e:?}"
+    );
+
+    // Waiting: followed through the history to its end, with its times.
+    let model = model_dataset(&h, None);
+    let out = h.ok(
+        "refresh-dataset",
+        json!({"dataset-id": model, "wait-for-completion": true, "notify-option": "MailOnFailure"}),
+    )?;
+    ensure!(
+        out["status"] == "Completed" && out["datasetId"] == model.as_str(),
+        "{out}"
+    );
+    ensure!(
+        out["startTime"].is_string() && out["endTime"].is_string(),
+        "{out}"
+    );
+
+    // A failed refresh quotes the service's error code.
+    let failing = model_dataset(&h, None);
+    h.service
+        .fail_refreshes(&failing, "ModelRefreshFailed_CredentialsNotSpecified");
+    let e = h.err(
+        "refresh-dataset",
+        json!({"dataset-id": failing, "wait-for-completion": true}),
+    )?;
+    ensure!(
+        e.code.as_deref() == Some("ModelRefreshFailed_CredentialsNotSpecified"),
+        "{e:?}"
+    );
+    ensure!(
+        e.progress
+            .as_ref()
+            .is_some_and(|p| p.to_string().contains("Failed")),
+        "{e:?}"
+    );
+
+    // A push dataset is refused from the dataset itself: no refresh is asked for.
+    let push = h.create_dataset("Sales", sales_columns())?;
+    h.service.clear_requests();
+    let e = h.err("refresh-dataset", json!({"dataset-id": push}))?;
+    ensure!(
+        e.input.as_deref() == Some("dataset-id") && e.message.contains("push dataset"),
+        "{e:?}"
+    );
+    ensure!(h.service.requests().iter().all(|r| r.method == "GET"));
+    h.check_swagger()
+}
+
+#[test]
+fn refresh_dataset_limits_and_timeout() -> Result<()> {
+    // Shared capacity's daily limit, made small.
+    let h = Harness::with_config(pbi_service::ServiceConfig {
+        refreshes_per_day: 2,
+        ..fast_service()
+    })?;
+    let model = model_dataset(&h, None);
+    let wait = json!({"dataset-id": model, "wait-for-completion": true});
+    for _ in 0..2 {
+        h.ok("refresh-dataset", wait.clone())?;
+    }
+    let e = h.err("refresh-dataset", wait)?;
+    ensure!(e.kind == pbi_host::ErrorKind::Throttled, "{e:?}");
+    ensure!(e.message.contains("today's refreshes"), "{e:?}");
+
+    // A refresh that outlasts the Wait Timeout: a timeout that says it goes on.
+    let h = Harness::with_config(pbi_service::ServiceConfig {
+        refresh_duration: std::time::Duration::from_secs(600),
+        poll_retry_after: Some(1),
+        ..fast_service()
+    })?;
+    let model = model_dataset(&h, None);
+    let e = h.err(
+        "refresh-dataset",
+        json!({"dataset-id": model, "wait-for-completion": true, "wait-timeout": 1}),
+    )?;
+    ensure!(e.kind == pbi_host::ErrorKind::Timeout, "{e:?}");
+    ensure!(e.message.contains("Get Refresh History"), "{e:?}");
+    ensure!(
+        e.progress
+            .as_ref()
+            .is_some_and(|p| p.to_string().contains("Unknown")),
+        "{e:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn get_refresh_history() -> Result<()> {
+    let h = Harness::new()?;
+    let group = h.service.add_group("Team");
+    let model = model_dataset(&h, Some(&group));
+    for _ in 0..2 {
+        h.ok(
+            "refresh-dataset",
+            json!({"workspace": group, "dataset-id": model, "wait-for-completion": true}),
+        )?;
+    }
+    let all = h.ok(
+        "get-refresh-history",
+        json!({"workspace": group, "dataset-id": model}),
+    )?;
+    let entries = all["value"].as_array().context("value")?;
+    ensure!(entries.len() == 2, "{all}");
+    ensure!(entries.iter().all(|e| e["status"] == "Completed"), "{all}");
+    let one = h.ok(
+        "get-refresh-history",
+        json!({"workspace": group, "dataset-id": model, "top": 1}),
+    )?;
+    ensure!(one["value"].as_array().map(Vec::len) == Some(1), "{one}");
+    ensure!(one["value"][0] == entries[0], "newest first: {one} {all}");
+    let e = h.err(
+        "get-refresh-history",
+        json!({"dataset-id": model, "top": 61}),
+    )?;
+    ensure!(e.input.as_deref() == Some("top"), "{e:?}");
+    h.check_swagger()
+}
+
+#[test]
+fn execute_dax_query() -> Result<()> {
+    let h = Harness::new()?;
+    let id = h.create_dataset("Sales", sales_columns())?;
+    h.ok(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "Sales", "rows": [
+            {"Id": 1, "Region": "West", "Amount": 10.5},
+            {"Id": 2, "Region": "East", "Amount": 20.0},
+            {"Id": 3, "Region": "West"},
+        ]}),
+    )?;
+    let count = h.ok(
+        "execute-dax-query",
+        json!({"dataset-id": id, "query": "EVALUATE ROW(\"Rows\", COUNTROWS('Sales'))"}),
+    )?;
+    ensure!(count["rows"] == json!([{"[Rows]": 3}]), "{count}");
+    ensure!(
+        count["raw"]["results"][0]["tables"][0]["rows"] == count["rows"],
+        "{count}"
+    );
+    // Columns come back qualified, as the service names them; blanks only when asked.
+    let query = "EVALUATE FILTER('Sales', 'Sales'[Region] = \"West\")";
+    let west = h.ok(
+        "execute-dax-query",
+        json!({"dataset-id": id, "query": query}),
+    )?;
+    let rows = west["rows"].as_array().context("rows")?;
+    ensure!(rows.len() == 2 && rows[0]["Sales[Id]"] == 1, "{west}");
+    ensure!(rows[1].get("Sales[Amount]").is_none(), "{west}");
+    let nulls = h.ok(
+        "execute-dax-query",
+        json!({"dataset-id": id, "query": query, "include-nulls": true}),
+    )?;
+    ensure!(nulls["rows"][1]["Sales[Amount]"].is_null(), "{nulls}");
+    ensure!(nulls["rows"][1].get("Sales[Amount]").is_some(), "{nulls}");
+    // A DAX error quotes the service.
+    let e = h.err(
+        "execute-dax-query",
+        json!({"dataset-id": id, "query": "EVALUATE 'Nope'"}),
+    )?;
+    ensure!(
+        e.message.starts_with("the DAX query failed: Query ("),
+        "{e:?}"
+    );
+    ensure!(e.message.contains("Nope"), "{e:?}");
+    ensure!(e.status == Some(400), "{e:?}");
+    h.check_swagger()
+}
+
+#[test]
+fn execute_dax_query_limits_are_errors() -> Result<()> {
+    let h = Harness::with_config(pbi_service::ServiceConfig {
+        max_query_rows: 2,
+        ..fast_service()
+    })?;
+    let id = h.create_dataset("Sales", sales_columns())?;
+    h.ok(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "Sales", "rows": sales_rows(3)}),
+    )?;
+    let e = h.err(
+        "execute-dax-query",
+        json!({"dataset-id": id, "query": "EVALUATE 'Sales'"}),
+    )?;
+    ensure!(e.message.contains("More than 2 rows"), "{e:?}");
+    ensure!(e.message.contains("none is returned"), "{e:?}");
+    let two = h.err(
+        "execute-dax-query",
+        json!({"dataset-id": id, "query": "EVALUATE TOPN(1, 'Sales') EVALUATE TOPN(1, 'Sales')"}),
+    )?;
+    ensure!(
+        two.message.contains("More than one result table"),
+        "{two:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn export_report_to_file() -> Result<()> {
+    let h = Harness::new()?;
+    let group = h.service.add_group("Premium Team");
+    h.service.set_dedicated_capacity(&group, true);
+    let report = h.service.add_report(Some(&group), "Quarterly Sales", None);
+    for (format, content_type, magic, extension) in [
+        ("PDF", "application/pdf", &b"%PDF-"[..], ".pdf"),
+        (
+            "PPTX",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            &b"PK\x03\x04"[..],
+            ".pptx",
+        ),
+        ("PNG", "image/png", &b"\x89PNG\r\n\x1a\n"[..], ".png"),
+    ] {
+        let invocation = h.run(
+            "export-report-to-file",
+            json!({"workspace": group, "report-id": report, "format": format}),
+        )?;
+        let output = invocation
+            .result
+            .map_err(|e| anyhow::anyhow!("{format}: {e:?}"))?;
+        let http = output.http.context("the file")?;
+        ensure!(
+            http.content_type.as_deref() == Some(content_type),
+            "{:?}",
+            http.content_type
+        );
+        let body = http.body.context("the file's bytes")?;
+        ensure!(body.starts_with(magic), "{format}: not a {format} file");
+        let data = output.data;
+        ensure!(
+            data["fileName"] == format!("Quarterly Sales{extension}"),
+            "{data}"
+        );
+        ensure!(data["size"] == body.len(), "{data}");
+    }
+    // My Workspace is shared capacity: export is refused, and said why.
+    let mine = h.service.add_report(None, "Mine", None);
+    let e = h.err("export-report-to-file", json!({"report-id": mine}))?;
+    ensure!(e.kind == pbi_host::ErrorKind::Forbidden, "{e:?}");
+    ensure!(
+        e.message.contains("Premium, Embedded or Fabric capacity"),
+        "{e:?}"
+    );
+    // A failed export.
+    h.service.fail_exports(&report);
+    let e = h.err(
+        "export-report-to-file",
+        json!({"workspace": group, "report-id": report}),
+    )?;
+    ensure!(e.message.contains("could not export"), "{e:?}");
     h.check_swagger()
 }
 

@@ -2,7 +2,7 @@
 //! bounds cannot drift apart between actions. An action lists them in its own
 //! `DEFINITION` next to the inputs only it has.
 
-use crate::definition::{Input, InputType, MAX_TOP, picker};
+use crate::definition::{Input, InputType, MAX_TOP, MAX_WAIT_SECONDS, picker};
 
 /// Dataset ID: the push dataset an action works on.
 pub const DATASET_ID: Input = Input::new(
@@ -78,3 +78,24 @@ pub const ANY_DATASET_ID: Input = Input::new(
 .required()
 .example("cfafbeb1-8037-4d0c-896e-a46fb27ff229")
 .picker(picker::DATASET, &["workspace"]);
+
+/// Report ID: a report, listed by the report picker.
+pub const REPORT_ID: Input = Input::new(
+    "report-id",
+    "Report ID",
+    InputType::String,
+    "The unique identifier of the report.",
+)
+.required()
+.example("5b218778-e7a5-4d73-8187-f10824047715")
+.picker(picker::REPORT, &["workspace"]);
+
+/// Wait Timeout (s): how long an action follows a long-running operation of the service.
+pub const WAIT_TIMEOUT: Input = Input::new(
+    "wait-timeout",
+    "Wait Timeout (s)",
+    InputType::Integer,
+    "The maximum time in seconds to wait for the service to finish. The step fails with a timeout after it; the engine's own limit on a step's duration may be shorter.",
+)
+.default("240")
+.bounds(Some(1), Some(MAX_WAIT_SECONDS));

@@ -144,7 +144,10 @@ registry! {
     create_rows: CreateRowsInput,
     delete_dataset: DeleteDatasetInput,
     delete_rows: DeleteRowsInput,
+    execute_dax_query: ExecuteDaxQueryInput,
+    export_report_to_file: ExportReportToFileInput,
     get_dataset: GetDatasetInput,
+    get_refresh_history: GetRefreshHistoryInput,
     list_dashboards: ListDashboardsInput,
     list_datasets: ListDatasetsInput,
     list_groups: ListGroupsInput,
@@ -152,6 +155,7 @@ registry! {
     list_reports: ListReportsInput,
     list_tables: ListTablesInput,
     raw_request: RawRequestInput,
+    refresh_dataset: RefreshDatasetInput,
     update_table: UpdateTableInput,
 }
 
@@ -172,6 +176,8 @@ pub struct Single {
     debug: bool,
     /// The workspace the request is in, named by a 404's error.
     workspace: Option<String>,
+    /// Maps an error answer, when the action reads its errors itself.
+    error: Option<Box<dyn Fn(&Response) -> ActionError>>,
 }
 
 impl std::fmt::Debug for Single {
@@ -196,7 +202,14 @@ impl Single {
             policy: RetryPolicy::DEFAULT,
             debug: false,
             workspace: None,
+            error: None,
         }
+    }
+
+    /// The same, mapping an error answer with `error` instead of the usual mapping.
+    pub fn with_error(mut self, error: impl Fn(&Response) -> ActionError + 'static) -> Self {
+        self.error = Some(Box::new(error));
+        self
     }
 
     /// The same, in this workspace (None: My Workspace): a 404 says the workspace may be
@@ -232,10 +245,13 @@ impl Exchange for Single {
                 None => Step::Done(Err(ActionError::transport("request already sent"))),
             },
             Some(Ok(response)) if response.status < 400 => Step::Done((self.interpret)(response)),
-            Some(Ok(response)) => Step::Done(Err(in_workspace(
-                ActionError::from_response(&response),
-                self.workspace.as_deref(),
-            ))),
+            Some(Ok(response)) => Step::Done(Err(match &self.error {
+                Some(error) => error(&response),
+                None => in_workspace(
+                    ActionError::from_response(&response),
+                    self.workspace.as_deref(),
+                ),
+            })),
             Some(Err(e)) => Step::Done(Err(e)),
         }
     }
@@ -271,18 +287,37 @@ fn is_guid(id: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// A dataset ID: a GUID (`8-4-4-4-12` hex digits).
-pub fn dataset_id(value: &str) -> Result<&str, ActionError> {
-    let id = required("dataset-id", value)?;
+/// A required ID input `key` (a GUID, `8-4-4-4-12` hex digits) of `what` ("dataset").
+pub fn guid<'a>(key: &str, what: &str, value: &'a str) -> Result<&'a str, ActionError> {
+    let id = required(key, value)?;
     if !is_guid(id) {
         return Err(ActionError::invalid(
-            "dataset-id",
+            key,
             format!(
-                "must be a dataset ID, a GUID such as cfafbeb1-8037-4d0c-896e-a46fb27ff229; got {id:?}"
+                "must be a {what} ID, a GUID such as cfafbeb1-8037-4d0c-896e-a46fb27ff229; got {id:?}"
             ),
         ));
     }
     Ok(id)
+}
+
+/// A dataset ID: a GUID.
+pub fn dataset_id(value: &str) -> Result<&str, ActionError> {
+    guid("dataset-id", "dataset", value)
+}
+
+/// The Wait Timeout (s) input of `action`, its default applied and its bounds checked.
+pub fn wait_timeout(
+    action: &Action,
+    value: Option<i64>,
+) -> Result<std::time::Duration, ActionError> {
+    let key = inputs::WAIT_TIMEOUT.key;
+    let default = action.input(key).default.and_then(|d| d.parse().ok());
+    let seconds = match value.or(default) {
+        Some(v) => crate::paging::bounded(action, key, v)?,
+        None => 0,
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// The Workspace input: `None` (empty or missing) is My Workspace, anything else must be a
@@ -512,6 +547,35 @@ mod tests {
         check!(
             delete_dataset,
             delete_dataset::DeleteDatasetInput {
+                dataset_id: id.into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            execute_dax_query,
+            execute_dax_query::ExecuteDaxQueryInput {
+                dataset_id: id.into(),
+                query: "EVALUATE 'T'".into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            export_report_to_file,
+            export_report_to_file::ExportReportToFileInput {
+                report_id: id.into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            get_refresh_history,
+            get_refresh_history::GetRefreshHistoryInput {
+                dataset_id: id.into(),
+                ..Default::default()
+            }
+        );
+        check!(
+            refresh_dataset,
+            refresh_dataset::RefreshDatasetInput {
                 dataset_id: id.into(),
                 ..Default::default()
             }

@@ -14,6 +14,18 @@ use serde_json::{Value, json};
 /// A client secret that must never show up anywhere.
 pub const CLIENT_SECRET: &str = "e2e-client-secret-Zq8~xY";
 
+/// The service's defaults, with its long-running operations (refreshes, exports) made
+/// short and its `Retry-After` zero: tests never wait, and the component never sleeps for
+/// them.
+pub fn fast_service() -> ServiceConfig {
+    ServiceConfig {
+        refresh_duration: std::time::Duration::ZERO,
+        export_step: std::time::Duration::ZERO,
+        poll_retry_after: Some(0),
+        ..ServiceConfig::default()
+    }
+}
+
 /// One service, one loaded component, one valid token.
 pub struct Harness {
     /// The local Power BI service.
@@ -27,7 +39,7 @@ pub struct Harness {
 impl Harness {
     /// A harness on a fresh service with the default configuration.
     pub fn new() -> Result<Self> {
-        Self::with_config(ServiceConfig::default())
+        Self::with_config(fast_service())
     }
 
     /// A harness on a fresh service configured so.
@@ -85,7 +97,48 @@ impl Harness {
 
     /// The action's sample inputs (`crates/component/fixtures`) for the dataset `id`.
     pub fn sample(&self, action: &str, id: &str) -> Result<Value> {
-        pbi_component::sample_inputs(action, id).with_context(|| format!("no fixture for {action}"))
+        self.sample_in(action, id, None)
+    }
+
+    /// The action's sample inputs for the dataset `id`, in `workspace` (My Workspace for
+    /// `None`): what else a fixture names is made in the service for it (a non-push dataset,
+    /// a report, a workspace on dedicated capacity), and `workspace` is set when given.
+    pub fn sample_in(&self, action: &str, id: &str, workspace: Option<&str>) -> Result<Value> {
+        use pbi_component::{
+            CAPACITY_WORKSPACE_PLACEHOLDER, MODEL_DATASET_ID_PLACEHOLDER, REPORT_ID_PLACEHOLDER,
+            fill,
+        };
+        let mut inputs = pbi_component::sample_inputs(action, id)
+            .with_context(|| format!("no fixture for {action}"))?;
+        let mut workspace = workspace.map(str::to_string);
+        if inputs.get("workspace").and_then(Value::as_str) == Some(CAPACITY_WORKSPACE_PLACEHOLDER) {
+            let group = match &workspace {
+                Some(group) => group.clone(),
+                None => self
+                    .service
+                    .add_group(&format!("Capacity {}", &id[..id.len().min(8)])),
+            };
+            self.service.set_dedicated_capacity(&group, true);
+            workspace = Some(group);
+        }
+        if let Some(group) = &workspace {
+            inputs["workspace"] = json!(group);
+        }
+        let group = workspace.as_deref();
+        if inputs.get("dataset-id").and_then(Value::as_str) == Some(MODEL_DATASET_ID_PLACEHOLDER) {
+            let model = self.service.add_dataset(
+                group,
+                "Sales Model",
+                false,
+                json!([{"name": "Sales", "columns": [{"name": "Id", "dataType": "Int64"}]}]),
+            );
+            fill(&mut inputs, MODEL_DATASET_ID_PLACEHOLDER, &model);
+        }
+        if inputs.get("report-id").and_then(Value::as_str) == Some(REPORT_ID_PLACEHOLDER) {
+            let report = self.service.add_report(group, "Sales Overview", None);
+            fill(&mut inputs, REPORT_ID_PLACEHOLDER, &report);
+        }
+        Ok(inputs)
     }
 
     /// Creates a dataset with one table through the component; returns its id.

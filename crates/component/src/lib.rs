@@ -32,6 +32,14 @@ include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 
 /// The text a fixture puts where a dataset's ID goes; [`sample_inputs`] replaces it.
 pub const DATASET_ID_PLACEHOLDER: &str = "{dataset-id}";
+/// The text a fixture puts where a non-push (refreshable) dataset's ID goes: the caller
+/// provides one and replaces it with [`fill`].
+pub const MODEL_DATASET_ID_PLACEHOLDER: &str = "{model-dataset-id}";
+/// The text a fixture puts where a report's ID goes (replaced with [`fill`]).
+pub const REPORT_ID_PLACEHOLDER: &str = "{report-id}";
+/// The text a fixture puts where a workspace on a Premium, Embedded or Fabric capacity
+/// goes (exporting a report needs one; replaced with [`fill`]).
+pub const CAPACITY_WORKSPACE_PLACEHOLDER: &str = "{capacity-workspace}";
 
 /// The sample inputs of `action` (its fixture), with every string value equal to
 /// [`DATASET_ID_PLACEHOLDER`] replaced by `dataset_id`. `None` for an unknown action.
@@ -39,14 +47,23 @@ pub fn sample_inputs(action: &str, dataset_id: &str) -> Option<serde_json::Value
     let (_, text) = FIXTURES.iter().find(|(key, _)| *key == action)?;
     let mut inputs: serde_json::Value =
         serde_json::from_str(text).expect("fixtures are JSON (checked by a test)");
+    fill(&mut inputs, DATASET_ID_PLACEHOLDER, dataset_id);
+    Some(inputs)
+}
+
+/// Replaces every top-level string value of `inputs` equal to `placeholder` by `value`;
+/// says whether there was one.
+pub fn fill(inputs: &mut serde_json::Value, placeholder: &str, value: &str) -> bool {
+    let mut found = false;
     if let Some(object) = inputs.as_object_mut() {
-        for value in object.values_mut() {
-            if value.as_str() == Some(DATASET_ID_PLACEHOLDER) {
-                *value = dataset_id.into();
+        for slot in object.values_mut() {
+            if slot.as_str() == Some(placeholder) {
+                *slot = value.into();
+                found = true;
             }
         }
     }
-    Some(inputs)
+    found
 }
 
 /// The connector component built from this workspace (`wasm32-wasip2`, the `component`

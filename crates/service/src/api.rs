@@ -26,10 +26,10 @@ use crate::state::{
 };
 use crate::util::{is_json_media_type, media_type, new_id, now_iso8601, query_pairs, query_param};
 use crate::validate;
-use crate::{filter, state};
+use crate::{export, filter, query, refresh, state};
 
-type AppState = Arc<Shared>;
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type AppState = Arc<Shared>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
 /// The router of every API operation, with JSON 404/405 answers for anything else.
 pub(crate) fn router(shared: AppState) -> Router {
@@ -45,7 +45,28 @@ pub(crate) fn router(shared: AppState) -> Router {
             "/datasets/{datasetId}/tables/{tableName}/rows",
             post(post_rows).delete(delete_rows),
         ),
+        (
+            "/datasets/{datasetId}/refreshes",
+            get(refresh::list_refreshes).post(refresh::post_refresh),
+        ),
+        (
+            "/datasets/{datasetId}/refreshes/{refreshId}",
+            get(refresh::get_refresh_details),
+        ),
+        (
+            "/datasets/{datasetId}/executeQueries",
+            post(query::execute_queries),
+        ),
         ("/reports", get(list_reports)),
+        ("/reports/{reportId}/ExportTo", post(export::export_to)),
+        (
+            "/reports/{reportId}/exports/{exportId}",
+            get(export::export_status),
+        ),
+        (
+            "/reports/{reportId}/exports/{exportId}/file",
+            get(export::export_file),
+        ),
         ("/dashboards", get(list_dashboards)),
         ("/imports", get(list_imports).post(post_import)),
         ("/imports/{importId}", get(get_import)),
@@ -72,14 +93,14 @@ pub(crate) fn router(shared: AppState) -> Router {
 }
 
 /// The decoded path parameters, for routes with or without any.
-struct Params(HashMap<String, String>);
+pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn group(&self) -> Option<&str> {
+    pub(crate) fn group(&self) -> Option<&str> {
         self.0.get("groupId").map(String::as_str)
     }
 
-    fn get(&self, key: &str) -> &str {
+    pub(crate) fn get(&self, key: &str) -> &str {
         self.0.get(key).map_or("", String::as_str)
     }
 }
@@ -112,7 +133,7 @@ async fn method_not_allowed(method: Method) -> ApiError {
 }
 
 /// Parses a JSON body declared as JSON: 415 for another media type, 400 for bad JSON.
-fn json_body(headers: &HeaderMap, body: &[u8], target: &str) -> Result<Value, ApiError> {
+pub(crate) fn json_body(headers: &HeaderMap, body: &[u8], target: &str) -> Result<Value, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

@@ -110,6 +110,45 @@ impl ApiError {
         e
     }
 
+    /// 400 `InvalidRequest`: a well-formed request the resource cannot take now (a push
+    /// dataset refreshed, a refresh already running, the daily refresh limit).
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "InvalidRequest", "message": message.into()}}),
+        )
+    }
+
+    /// 403 `FeatureNotAvailableError`: the workspace's capacity lacks the feature.
+    pub fn feature_not_available(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            json!({"error": {"code": "FeatureNotAvailableError", "message": message.into()}}),
+        )
+    }
+
+    /// 400 `DatasetExecuteQueriesError` for a DAX error, in the message-less shape the live
+    /// service answers: the human message (`Query (line, column) ...`) is the value of the
+    /// `DetailsMessage` detail, beside the Analysis Services error code.
+    pub fn dax(message: String, as_error_code: &str) -> Self {
+        const CODE: &str = "DatasetExecuteQueriesError";
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {
+                "code": CODE,
+                "pbi.error": {
+                    "code": CODE,
+                    "parameters": {},
+                    "details": [
+                        {"code": "DetailsMessage", "detail": {"type": 1, "value": message}},
+                        {"code": "AnalysisServicesErrorCode", "detail": {"type": 1, "value": as_error_code}},
+                    ],
+                    "exceptionCulprit": 1,
+                },
+            }}),
+        )
+    }
+
     /// 415 for a body that is not declared as the expected media type.
     pub fn unsupported_media_type(expected: &str, got: Option<&str>) -> Self {
         let got = got.unwrap_or("(none)");

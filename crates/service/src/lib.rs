@@ -15,7 +15,14 @@
 //! | Update Table | `PUT /datasets/{id}/tables/{table}` | 200 table |
 //! | Post Rows | `POST /datasets/{id}/tables/{table}/rows` | 200, empty body |
 //! | Delete Rows | `DELETE /datasets/{id}/tables/{table}/rows` | 200, empty body |
+//! | Refresh Dataset | `POST /datasets/{id}/refreshes` (body optional) | 202, empty body |
+//! | Get Refresh History | `GET /datasets/{id}/refreshes[?$top=N]` | 200 envelope, newest first |
+//! | Get Refresh Execution Details | `GET /datasets/{id}/refreshes/{requestId}` | 202 running, 200 ended |
+//! | Execute Queries | `POST /datasets/{id}/executeQueries` (DAX subset) | 200 `{"results":[{"tables":[{"rows"}]}]}` |
 //! | List Reports | `GET /reports` | 200 envelope |
+//! | Export To File | `POST /reports/{id}/ExportTo` | 202 `Export` |
+//! | Get Export To File Status | `GET /reports/{id}/exports/{exportId}` | 202 running, 200 ended |
+//! | Get File Of Export To File | `GET /reports/{id}/exports/{exportId}/file` | 200 the file |
 //! | List Dashboards | `GET /dashboards` | 200 envelope |
 //! | List / Get Imports | `GET /imports`, `GET /imports/{id}` | 200 |
 //! | Post Import | `POST /imports?datasetDisplayName=..` (multipart/form-data) | 202 `{id}` |
@@ -93,13 +100,110 @@
 //!   anywhere in a path.
 //! - **Demo content.** [`ServiceConfig::seed`] (or [`ServiceConfig::seeded`]) starts the
 //!   service with the workspaces `Sales`, `Finance` and `Operations` (a push dataset with a
-//!   table and rows, a non-push dataset, a report and a dashboard each) and a push dataset,
-//!   a report and a dashboard in My workspace; see [`ServiceHandle::seed_demo`]. The
-//!   default starts empty.
+//!   table and rows, a non-push dataset with a table and rows for DAX, a report and a
+//!   dashboard each; `Sales` on dedicated capacity) and a push dataset, a report and a
+//!   dashboard in My workspace; see [`ServiceHandle::seed_demo`]. The default starts empty.
 //! - **Imports.** `datasetDisplayName` is required; `nameConflict` and `skipReport` are
 //!   validated (the conflict mode is not applied). A `.pbix` (or any other name) creates a
 //!   non-push dataset and a report (none with `skipReport=true`), a `.rdl` a paginated
 //!   report, `model.json` nothing. The import is `Succeeded` at once.
+//! - **Capacity.** Workspaces are on shared capacity unless put on dedicated capacity with
+//!   [`ServiceHandle::set_dedicated_capacity`] (the demo's `Sales` is): the group then shows
+//!   `isOnDedicatedCapacity: true` and a `capacityId`. My workspace is always shared.
+//!   Dedicated capacity allows enhanced refresh, has no daily refresh limit, and is needed
+//!   to export reports.
+//! - **Refresh Dataset.** Checks in order: 404s; the body (none, white space or JSON `null`
+//!   is a plain refresh; otherwise JSON, 415 for another media type) against Swagger's
+//!   `DatasetRefreshRequest` (unknown or wrongly cased properties 400 `BadRequest`;
+//!   `notifyOption` one of `NoNotification`, `MailOnFailure`, `MailOnCompletion` spelled
+//!   exactly — the stricter choice; the enhanced properties are type-checked loosely, their
+//!   enums ignoring case and `applyRefreshPolicy` as a boolean or `"true"`/`"false"`, as
+//!   Microsoft's own example sends them); on shared capacity any property but
+//!   `notifyOption` is 400 `InvalidRequest` ("Enhanced refresh is not supported for shared
+//!   capacities", Microsoft's words, in an emulator message); a push dataset is 400
+//!   `InvalidRequest` "... is a push dataset and cannot be refreshed" (wording unverified);
+//!   a refresh of the dataset still `Unknown` is 400 `InvalidRequest` "Invalid dataset
+//!   refresh request. Another refresh request is already executing" (unverified, as users
+//!   report it); on shared capacity, more than [`ServiceConfig::refreshes_per_day`]
+//!   accepted requests in a sliding 24 hours is 400 `InvalidRequest` "... exceeded the daily
+//!   limit ..." (Microsoft documents the limit of 8, public reports the 400; the wording is
+//!   unverified). Success is 202 with an empty body and a `RequestId` header equal to the
+//!   history entry's `requestId` (unverified); with enhanced properties (dedicated
+//!   capacity only) also `x-ms-request-id` (the refresh's `requestId`) and `Location`
+//!   (`.../datasets/{id}/refreshes/{requestId}`), as Swagger says. `notifyOption` together
+//!   with enhanced properties is accepted, as in Swagger's example (its limitations say it
+//!   must be left out). No e-mail is sent.
+//! - **Refresh life cycle.** A history entry has `requestId` (GUID), `id` (a number
+//!   increasing across the tenant, as the live service sends although Swagger omits it),
+//!   `refreshType` (`ViaApi`; `ViaEnhancedApi` with enhanced properties), `startTime`,
+//!   `status` `Unknown` and no `endTime` while it runs. Only reads move it on: it stays
+//!   `Unknown` until [`ServiceConfig::refresh_duration`] has passed **and** a history read
+//!   (or execution-details read) has shown it `Unknown`; the next read then finds it
+//!   `Completed` with `endTime` and `refreshAttempts` (one `Data` attempt), or `Failed` with
+//!   `serviceExceptionJson` `{"errorCode","errorDescription"}` when the dataset is marked
+//!   with [`ServiceHandle::fail_refreshes`]. Refresh Dataset itself does not move it on, so
+//!   a client must read the history before it can refresh again. Get Refresh History:
+//!   `$top` an integer ≥ 1 (else 400 `BadRequest`), default 60; the newest 60 entries are
+//!   kept; push datasets answer an empty list; while a refresh of the dataset is `Unknown`
+//!   the answer carries `Retry-After` [`ServiceConfig::poll_retry_after`]. Get Refresh
+//!   Execution Details answers Swagger's `DatasetRefreshDetail` for enhanced refreshes only
+//!   (404 for a plain refresh's id), 202 with `Retry-After` while running. Cancel Refresh
+//!   (`DELETE`) is not emulated (405).
+//! - **Execute Queries.** After the 404s, the rate limit: [`ServiceConfig::queries_per_minute`]
+//!   per sliding minute for the one emulated user, counting every request that reaches an
+//!   existing dataset, 429 `TooManyRequests` with `Retry-After`. The body is Swagger's
+//!   `DatasetExecuteQueriesRequest`: exactly one query (none or several: 400 `BadRequest`,
+//!   wording unverified), `serializerSettings.includeNulls` (default `false`: blank values
+//!   are left out of each row), `impersonatedUserName` accepted and ignored (no RLS). Any
+//!   dataset with tables can be queried, push or not (the demo's models have one table
+//!   each). The DAX subset: `EVALUATE` a table — `'Table Name'` or `TableName`,
+//!   `TOPN(n, table[, expr[, ASC|DESC|1|0], ...])` (descending by default, ties at the n-th
+//!   row kept, as DAX), `FILTER(table, condition)`, `ROW("Name", scalar, ...)`,
+//!   `VALUES`/`DISTINCT` of a table or column; scalars: numbers, `"strings"` (`""` escapes),
+//!   `TRUE()`, `FALSE()`, `BLANK()`, unary `-`, `COUNTROWS(table)`,
+//!   `SUM`/`MIN`/`MAX`/`AVERAGE(column)` over the whole table, columns as `'T'[C]`, `T[C]`
+//!   or `[C]` in a row context, `= <> < <= > >=` (text ignoring case, blank as the other
+//!   side's zero), `&&`, `||`, parentheses; an optional `ORDER BY expr [ASC|DESC], ...`;
+//!   comments `//`, `--`, `/* */`; names and keywords ignoring case. Result keys: a model
+//!   column as `Table[Column]`, a ROW column as `[Name]`. Anything else (syntax, unknown
+//!   name, a DAX function outside the subset) is 400 in the live service's message-less
+//!   shape `{"error":{"code":"DatasetExecuteQueriesError","pbi.error":{"code",
+//!   "parameters":{},"details":[{"code":"DetailsMessage","detail":{"type":1,"value":
+//!   "Query (line, column) ..."}},{"code":"AnalysisServicesErrorCode","detail":{"type":1,
+//!   "value":"3238002695"}}],"exceptionCulprit":1}}}`; the Analysis Services code is the
+//!   same for every error (unverified), messages follow Analysis Services' wording where
+//!   known. Limits ([`ServiceConfig::max_query_rows`], [`ServiceConfig::max_query_values`]
+//!   as rows × columns, [`ServiceConfig::max_query_bytes`] of serialized rows, the crossing
+//!   row kept): 200 with the rows that fit and `results[0].tables[0].error`
+//!   `{"code":"DatasetExecuteQueriesError","message":"More than 100000 rows in a query
+//!   result"}` (or `... values ...`, `... bytes ...`; the code is unverified, the rows
+//!   message is Microsoft's). Several `EVALUATE`s: 200 with the first table and
+//!   `results[0].error` "More than one result table in a query" (placement unverified).
+//! - **Export To File.** Checks in order: 404s (workspace, report); shared capacity (My
+//!   workspace or a workspace not on dedicated capacity) 403 `FeatureNotAvailableError`
+//!   saying a Premium, Embedded or Fabric capacity is needed (code and wording unverified);
+//!   the body against Swagger's `ExportReportRequest` (415/400 as elsewhere): `format`
+//!   required, spelled as the enum; a Power BI report takes `PDF`, `PPTX`, `PNG` and 400s
+//!   the paginated-only formats and `paginatedReportConfiguration`; a paginated report
+//!   takes `PDF`, `ACCESSIBLEPDF` and `PPTX` (other formats are 400: the emulator does not
+//!   produce them); `powerBIReportConfiguration` is checked (`pages` of `{pageName}`;
+//!   bookmarks, filters and identities not applied). Success: 202 with Swagger's `Export`
+//!   (`id` opaque base64 like the live service's, `status` `NotStarted`,
+//!   `percentComplete` 0) and `Retry-After` [`ServiceConfig::poll_retry_after`]. Get Export
+//!   To File Status moves the job `NotStarted` → `Running` (50 %) → `Succeeded` (100 %),
+//!   each move once [`ServiceConfig::export_step`] has passed in the state and a status read
+//!   has shown it; 202 with `Retry-After` until it ends, then 200. `Succeeded` adds
+//!   `resourceLocation` (the full URL of the file), `ResourceFileExtension` (`.pdf`,
+//!   `.pptx`, `.png`; capitalised as Swagger's definition, although its example writes
+//!   `resourceFileExtension`) and `expirationTime` (a day later). Reports marked with
+//!   [`ServiceHandle::fail_exports`] end `Failed` (100 %, no file). The file: 404
+//!   `PowerBIEntityNotFound` until the job succeeded (choice unverified), then 200 with the
+//!   bytes, `Content-Type` (`application/pdf`,
+//!   `application/vnd.openxmlformats-officedocument.presentationml.presentation`,
+//!   `image/png`) and `Content-Disposition: attachment; filename="<report name><ext>"`
+//!   (plus RFC 5987 `filename*` for a name beyond ASCII). Files are real: a one-page PDF 1.4,
+//!   a one-slide PPTX package, a 320×180 PNG, each naming the report. Unknown export ids and
+//!   another report's exports are 404; deleting a workspace deletes its jobs.
 //! - **Errors.** Unknown route → 404 `{"error":{"code":"NotFound","message":..}}`; known path
 //!   with another method → 405 `MethodNotAllowed`; a body over
 //!   [`ServiceConfig::max_request_body_bytes`] → 413. Every API answer carries a `RequestId`
@@ -195,14 +299,19 @@
 #![deny(missing_docs)]
 
 mod api;
+mod dax;
 mod errors;
+mod export;
 mod fault;
+mod files;
 mod filter;
 mod grants;
 mod login;
 mod multipart;
 mod pkce;
+mod query;
 mod record;
+mod refresh;
 mod seed;
 mod server;
 mod state;
@@ -277,6 +386,32 @@ pub struct ServiceConfig {
     /// workspaces, datasets and reports to browse. [`ServiceConfig::seeded`] is the default
     /// configuration with this set.
     pub seed: bool,
+    /// Refresh requests accepted per dataset in a sliding 24 hours on shared capacity
+    /// (Microsoft: 8); 0 disables the limit. Dedicated capacity has none.
+    pub refreshes_per_day: u32,
+    /// How long a refresh runs at least (default 2 s): it stays `Unknown` until this much
+    /// time has passed **and** a read of the history has shown it `Unknown`. Zero makes a
+    /// refresh end on the second read.
+    pub refresh_duration: Duration,
+    /// The `Retry-After` (seconds) of the answers that tell a client to poll again: the
+    /// refresh history while a refresh runs, Export To File and its status while the job
+    /// runs. Default `Some(1)`; `None` sends no header.
+    pub poll_retry_after: Option<u32>,
+    /// Rows in an Execute Queries result (Microsoft: 100,000); beyond, the rows are cut and
+    /// the table carries an error.
+    pub max_query_rows: usize,
+    /// Values (rows × columns) in an Execute Queries result (Microsoft: 1,000,000).
+    pub max_query_values: usize,
+    /// Bytes of rows in an Execute Queries result (Microsoft: 15 MB): the row that crosses
+    /// the limit is kept, later ones are cut.
+    pub max_query_bytes: usize,
+    /// Execute Queries requests accepted in a sliding minute (Microsoft: 120 per user; the
+    /// emulator has one user); 0 disables the limit.
+    pub queries_per_minute: u32,
+    /// How long an export job stays in each of `NotStarted` and `Running` at least (default
+    /// 1 s); a status read must also have shown the state. Zero makes a job show
+    /// `NotStarted`, `Running`, `Succeeded` on three consecutive reads.
+    pub export_step: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -305,6 +440,14 @@ impl Default for ServiceConfig {
             refresh_token_lifetime: Duration::from_secs(90 * 86_400),
             revoke_rotated_refresh_tokens: false,
             seed: false,
+            refreshes_per_day: 8,
+            refresh_duration: Duration::from_secs(2),
+            poll_retry_after: Some(1),
+            max_query_rows: 100_000,
+            max_query_values: 1_000_000,
+            max_query_bytes: 15 * 1024 * 1024,
+            queries_per_minute: 120,
+            export_step: Duration::from_secs(1),
         }
     }
 }
@@ -516,9 +659,11 @@ impl ServiceHandle {
     /// - each workspace holds a push dataset (`addRowsAPIEnabled: true`) with one table, its
     ///   columns and a few rows (`Sales Live`/`Orders`, `Budget Tracking`/`Transactions`,
     ///   `Sensor Readings`/`Readings`), a non-push dataset (`addRowsAPIEnabled: false`,
-    ///   refreshable: `Sales Model`, `Finance Model`, `Operations Model`) and a report bound
-    ///   to the non-push dataset (`Sales Overview`, `Profit and Loss`, `Operations
-    ///   Dashboard`), and a dashboard (`Sales Pulse`, `Finance Summary`, `Site Monitor`);
+    ///   refreshable, with one table and a few rows that Execute Queries can query: `Sales
+    ///   Model`/`Sales`, `Finance Model`/`Budget`, `Operations Model`/`Incidents`) and a
+    ///   report bound to the non-push dataset (`Sales Overview`, `Profit and Loss`,
+    ///   `Operations Dashboard`), and a dashboard (`Sales Pulse`, `Finance Summary`, `Site Monitor`);
+    ///   `Sales` is on dedicated capacity (its report can be exported), the others shared;
     /// - My workspace holds a push dataset `Personal Tasks` (table `Tasks`), a report
     ///   `My Tasks` bound to it and a dashboard `My Day`.
     ///
@@ -680,6 +825,78 @@ impl ServiceHandle {
     /// The columns of a table (canonical data types); searches every workspace.
     pub fn table_columns(&self, dataset_id: &str, table: &str) -> Option<Vec<Value>> {
         self.with_table(dataset_id, table, Table::columns)
+    }
+
+    /// Puts a workspace on dedicated (Premium, Embedded or Fabric) capacity, or back on
+    /// shared capacity. On dedicated capacity `GET /groups` shows `isOnDedicatedCapacity:
+    /// true` and a `capacityId`, reports can be exported to files, refresh requests may use
+    /// the enhanced-refresh properties, and refreshes have no daily limit.
+    ///
+    /// # Panics
+    /// If `group_id` names no workspace (one the user is not a member of will do).
+    pub fn set_dedicated_capacity(&self, group_id: &str, dedicated: bool) {
+        let mut st = self.shared.lock();
+        let group = st
+            .groups
+            .iter_mut()
+            .find(|g| same_id(&g.id, group_id))
+            .unwrap_or_else(|| panic!("set_dedicated_capacity: no workspace {group_id}"));
+        match (dedicated, &group.capacity_id) {
+            (true, None) => group.capacity_id = Some(util::new_id()),
+            (false, Some(_)) => group.capacity_id = None,
+            _ => {}
+        }
+    }
+
+    /// Makes the refreshes of a dataset end `Failed`, with `serviceExceptionJson`
+    /// `{"errorCode": error_code, "errorDescription": ...}` (e.g.
+    /// `ModelRefreshFailed_CredentialsNotSpecified`), from now until
+    /// [`clear_refresh_failures`](Self::clear_refresh_failures). The mark is read when a
+    /// refresh ends, so it also applies to one already running. The dataset need not exist
+    /// yet.
+    pub fn fail_refreshes(&self, dataset_id: &str, error_code: &str) {
+        self.shared
+            .lock()
+            .refresh_failures
+            .insert(dataset_id.to_ascii_lowercase(), error_code.to_owned());
+    }
+
+    /// Lets the refreshes of a dataset end `Completed` again.
+    pub fn clear_refresh_failures(&self, dataset_id: &str) {
+        self.shared
+            .lock()
+            .refresh_failures
+            .remove(&dataset_id.to_ascii_lowercase());
+    }
+
+    /// The refresh history of a dataset, newest first, as Get Refresh History answers it;
+    /// searches every workspace (empty for an unknown dataset). Unlike the API, this does
+    /// not count as a read that has seen a running refresh.
+    pub fn refreshes(&self, dataset_id: &str) -> Vec<Value> {
+        let st = self.shared.lock();
+        st.datasets
+            .iter()
+            .find(|d| same_id(&d.id, dataset_id))
+            .map(|d| refresh::history(&d.refreshes))
+            .unwrap_or_default()
+    }
+
+    /// Makes the export jobs of a report end `Failed` (after `Running`), from now until
+    /// [`clear_export_failures`](Self::clear_export_failures); jobs already running are
+    /// affected too.
+    pub fn fail_exports(&self, report_id: &str) {
+        self.shared
+            .lock()
+            .export_failures
+            .insert(report_id.to_ascii_lowercase());
+    }
+
+    /// Lets the export jobs of a report succeed again.
+    pub fn clear_export_failures(&self, report_id: &str) {
+        self.shared
+            .lock()
+            .export_failures
+            .remove(&report_id.to_ascii_lowercase());
     }
 
     /// Injects a fault (see [`Fault`]); faults apply in the order injected.

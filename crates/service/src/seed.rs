@@ -1,6 +1,7 @@
 //! The demo content of [`ServiceConfig::seed`](crate::ServiceConfig::seed): three
-//! workspaces with a push dataset, a non-push dataset, a report and a dashboard each, and a
-//! little in My workspace, so that a new user's emulator is not empty.
+//! workspaces with a push dataset, a non-push dataset (with a table, for DAX queries), a
+//! report and a dashboard each, and a little in My workspace, so that a new user's emulator
+//! is not empty. `Sales` is on dedicated capacity, so its report can be exported.
 
 use serde_json::{Value, json};
 
@@ -15,8 +16,12 @@ struct DemoWorkspace {
     push_dataset: &'static str,
     retention: &'static str,
     table: Value,
-    /// The non-push (import-mode) dataset and the report bound to it.
+    /// Whether the workspace is on dedicated capacity.
+    dedicated: bool,
+    /// The non-push (import-mode) dataset, its one table (with rows), and the report bound
+    /// to it.
     model: &'static str,
+    model_table: Value,
     report: &'static str,
     /// The workspace's dashboard.
     dashboard: &'static str,
@@ -43,7 +48,21 @@ fn workspaces() -> Vec<DemoWorkspace> {
                 {"OrderId": 10250, "OrderDate": "2024-03-02T08:03:00Z", "Customer": "Northwind Traders", "Region": "North", "Product": "Mountain Bike", "Quantity": 1, "Amount": 1249.0, "Shipped": false},
                 {"OrderId": 10251, "OrderDate": "2024-03-02T16:27:00Z", "Customer": "Adventure Works", "Region": "South", "Product": "Water Bottle", "Quantity": 24, "Amount": 119.76, "Shipped": false}
             ]}),
+            dedicated: true,
             model: "Sales Model",
+            model_table: json!({"name": "Sales", "columns": [
+                {"name": "Month", "dataType": "DateTime"},
+                {"name": "Region", "dataType": "String"},
+                {"name": "Product", "dataType": "String"},
+                {"name": "Units", "dataType": "Int64"},
+                {"name": "Revenue", "dataType": "Decimal", "formatString": "#,##0.00"}
+            ], "rows": [
+                {"Month": "2024-01-01T00:00:00Z", "Region": "West", "Product": "Road Bike", "Units": 42, "Revenue": 37799.58},
+                {"Month": "2024-01-01T00:00:00Z", "Region": "East", "Product": "Helmet", "Units": 310, "Revenue": 10834.5},
+                {"Month": "2024-02-01T00:00:00Z", "Region": "West", "Product": "Road Bike", "Units": 38, "Revenue": 34199.62},
+                {"Month": "2024-02-01T00:00:00Z", "Region": "North", "Product": "Mountain Bike", "Units": 27, "Revenue": 33723.0},
+                {"Month": "2024-03-01T00:00:00Z", "Region": "South", "Product": "Water Bottle", "Units": 860, "Revenue": 4291.4}
+            ]}),
             report: "Sales Overview",
             dashboard: "Sales Pulse",
         },
@@ -63,7 +82,19 @@ fn workspaces() -> Vec<DemoWorkspace> {
                 {"TransactionId": 5002, "Date": "2024-03-04T00:00:00Z", "Account": "Software", "CostCenter": "CC-200", "Amount": 2400.0, "Approved": true},
                 {"TransactionId": 5003, "Date": "2024-03-05T00:00:00Z", "Account": "Office Supplies", "CostCenter": "CC-100", "Amount": 96.35, "Approved": false}
             ]}),
+            dedicated: false,
             model: "Finance Model",
+            model_table: json!({"name": "Budget", "columns": [
+                {"name": "Month", "dataType": "DateTime"},
+                {"name": "Department", "dataType": "String"},
+                {"name": "Planned", "dataType": "Decimal"},
+                {"name": "Actual", "dataType": "Decimal"}
+            ], "rows": [
+                {"Month": "2024-01-01T00:00:00Z", "Department": "Marketing", "Planned": 12000.0, "Actual": 11250.4},
+                {"Month": "2024-01-01T00:00:00Z", "Department": "Engineering", "Planned": 48000.0, "Actual": 49120.0},
+                {"Month": "2024-02-01T00:00:00Z", "Department": "Marketing", "Planned": 12000.0, "Actual": 12890.75},
+                {"Month": "2024-02-01T00:00:00Z", "Department": "Engineering", "Planned": 48000.0, "Actual": 46300.1}
+            ]}),
             report: "Profit and Loss",
             dashboard: "Finance Summary",
         },
@@ -84,7 +115,19 @@ fn workspaces() -> Vec<DemoWorkspace> {
                 {"Timestamp": "2024-03-01T12:00:00Z", "DeviceId": "sensor-02", "Site": "Redmond", "Temperature": 23.9, "Humidity": 38.7, "Alarm": false},
                 {"Timestamp": "2024-03-01T12:01:00Z", "DeviceId": "sensor-03", "Site": "Redmond", "Temperature": 31.2, "Humidity": 22.5, "Alarm": true}
             ]}),
+            dedicated: false,
             model: "Operations Model",
+            model_table: json!({"name": "Incidents", "columns": [
+                {"name": "IncidentId", "dataType": "Int64"},
+                {"name": "Site", "dataType": "String"},
+                {"name": "Severity", "dataType": "Int64"},
+                {"name": "OpenedOn", "dataType": "DateTime"},
+                {"name": "Resolved", "dataType": "Boolean"}
+            ], "rows": [
+                {"IncidentId": 1, "Site": "Seattle", "Severity": 2, "OpenedOn": "2024-02-27T08:00:00Z", "Resolved": true},
+                {"IncidentId": 2, "Site": "Redmond", "Severity": 1, "OpenedOn": "2024-03-01T12:01:00Z", "Resolved": false},
+                {"IncidentId": 3, "Site": "Redmond", "Severity": 3, "OpenedOn": "2024-03-02T16:45:00Z", "Resolved": false}
+            ]}),
             report: "Operations Dashboard",
             dashboard: "Site Monitor",
         },
@@ -139,6 +182,11 @@ pub(crate) fn seed_demo(shared: &Shared) -> Vec<String> {
             continue;
         }
         let gid = st.add_group(w.name.to_owned(), true).id.clone();
+        if w.dedicated
+            && let Some(g) = st.groups.iter_mut().find(|g| g.id == gid)
+        {
+            g.capacity_id = Some(new_id());
+        }
         st.add_dataset(
             Some(gid.clone()),
             w.push_dataset.to_owned(),
@@ -147,7 +195,8 @@ pub(crate) fn seed_demo(shared: &Shared) -> Vec<String> {
             configured_by.clone(),
             demo_table(&w.table),
         );
-        // An imported model: refreshable, no rows API, its tables not listed.
+        // An imported model: refreshable, no rows API, its tables not listed, but queried
+        // with DAX.
         let model = st
             .add_dataset(
                 Some(gid.clone()),
@@ -155,7 +204,7 @@ pub(crate) fn seed_demo(shared: &Shared) -> Vec<String> {
                 false,
                 "None".to_owned(),
                 configured_by.clone(),
-                Vec::new(),
+                demo_table(&w.model_table),
             )
             .id
             .clone();
@@ -192,9 +241,11 @@ mod tests {
     #[test]
     fn demo_tables_are_valid() {
         for w in workspaces() {
-            let tables = demo_table(&w.table);
-            assert_eq!(tables.len(), 1, "{}", w.name);
-            assert!(!tables[0].rows.is_empty(), "{}", w.name);
+            for table in [&w.table, &w.model_table] {
+                let tables = demo_table(table);
+                assert_eq!(tables.len(), 1, "{}", w.name);
+                assert!(!tables[0].rows.is_empty(), "{}", w.name);
+            }
         }
         assert_eq!(demo_table(&my_table())[0].name, "Tasks");
     }

@@ -138,8 +138,12 @@ async fn respond(shared: &Shared, router: Router, parts: Parts, body: Bytes) -> 
             routed.unwrap_or_else(|e| match e {})
         }
     };
-    if is_api && let Ok(id) = HeaderValue::from_str(&new_id()) {
-        // Power BI tags every answer with a RequestId, which clients log for support.
+    if is_api
+        && !response.headers().contains_key("requestid")
+        && let Ok(id) = HeaderValue::from_str(&new_id())
+    {
+        // Power BI tags every answer with a RequestId, which clients log for support (a
+        // handler may have set it already: a refresh's is its history entry's).
         response.headers_mut().insert("requestid", id);
     }
     response

@@ -1,7 +1,7 @@
 //! The emulated tenant: workspaces, datasets, reports, dashboards, imports, and the request
 //! log.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -9,9 +9,11 @@ use serde_json::{Map, Value, json};
 
 use crate::ServiceConfig;
 use crate::errors::ApiError;
+use crate::export::Export;
 use crate::fault::{Fault, FaultKind};
 use crate::grants::Login;
 use crate::record::RecordedRequest;
+use crate::refresh::Refresh;
 use crate::tokens::TokenStore;
 use crate::util::{new_id, now_iso8601};
 use crate::validate::TableSpec;
@@ -76,17 +78,24 @@ pub(crate) struct Group {
     /// Whether the signed-in user is a member. A workspace they are not a member of exists
     /// (its name is taken) but is not listed, and every call under it answers 404.
     pub member: bool,
+    /// The id of the dedicated (Premium, Embedded or Fabric) capacity the workspace is on;
+    /// `None` for shared capacity, the default.
+    pub capacity_id: Option<String>,
 }
 
 impl Group {
     /// The workspace as List Groups shows it (Swagger's `Group`).
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "id": self.id,
             "isReadOnly": false,
-            "isOnDedicatedCapacity": false,
+            "isOnDedicatedCapacity": self.capacity_id.is_some(),
             "name": self.name,
-        })
+        });
+        if let Some(capacity) = &self.capacity_id {
+            v["capacityId"] = Value::String(capacity.clone());
+        }
+        v
     }
 }
 
@@ -126,6 +135,11 @@ pub(crate) struct Dataset {
     /// When each POST rows request in the last hour was accepted, and how many rows it
     /// stored, oldest first (the hourly limits).
     pub rows_hour: VecDeque<(Instant, usize)>,
+    /// The refresh history, oldest first.
+    pub refreshes: Vec<Refresh>,
+    /// When each refresh request of the last 24 hours was accepted, oldest first (the daily
+    /// limit of shared capacity).
+    pub refresh_times: VecDeque<Instant>,
 }
 
 /// A table of a dataset.
@@ -282,6 +296,16 @@ pub(crate) struct State {
     /// after `clear_requests`.
     pub requests: VecDeque<(u64, RecordedRequest)>,
     pub next_seq: u64,
+    /// The `id` of the next refresh history entry (increasing across the tenant).
+    pub next_refresh_id: u64,
+    /// Datasets (lower-case id) whose refreshes end `Failed`, with the error code.
+    pub refresh_failures: HashMap<String, String>,
+    /// Reports (lower-case id) whose exports end `Failed`.
+    pub export_failures: HashSet<String>,
+    /// Export To File jobs.
+    pub exports: Vec<Export>,
+    /// When each Execute Queries request of the last minute was accepted (one user).
+    pub queries: VecDeque<Instant>,
 }
 
 /// GUIDs compare ignoring case: clients may upper-case them.
@@ -334,6 +358,7 @@ impl State {
             id: new_id(),
             name,
             member,
+            capacity_id: None,
         });
         self.groups.last().expect("just pushed")
     }
@@ -351,6 +376,23 @@ impl State {
         self.reports.retain(|r| !gone(&r.group));
         self.dashboards.retain(|d| !gone(&d.group));
         self.imports.retain(|i| !gone(&i.group));
+        self.exports.retain(|e| !gone(&e.group));
+    }
+
+    /// Whether a scope is on dedicated capacity (My workspace never is).
+    pub fn dedicated(&self, group: &Option<String>) -> bool {
+        group
+            .as_deref()
+            .and_then(|g| self.group(g))
+            .is_some_and(|g| g.capacity_id.is_some())
+    }
+
+    /// A report of the scope, or 404.
+    pub fn report(&self, group: &Option<String>, id: &str) -> Result<&Report, ApiError> {
+        self.reports
+            .iter()
+            .find(|r| &r.group == group && same_id(&r.id, id))
+            .ok_or_else(ApiError::entity_not_found)
     }
 
     /// Adds a dashboard and returns it.
@@ -410,6 +452,8 @@ impl State {
             tables,
             rows_requests: VecDeque::new(),
             rows_hour: VecDeque::new(),
+            refreshes: Vec::new(),
+            refresh_times: VecDeque::new(),
         });
         self.datasets.last().expect("just pushed")
     }

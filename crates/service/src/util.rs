@@ -12,9 +12,12 @@ pub(crate) fn new_id() -> String {
 
 /// Now in UTC as ISO 8601 with milliseconds, like `2018-05-08T14:56:18.477Z`.
 pub(crate) fn now_iso8601() -> String {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    iso8601_at(SystemTime::now())
+}
+
+/// A moment in UTC as ISO 8601 with milliseconds.
+pub(crate) fn iso8601_at(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
@@ -40,6 +43,31 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// An opaque id like the ids of Export To File jobs (`Mi9C5419i....PS4=`): random bytes in
+/// base64 with the URL-safe alphabet (`-`, `_`) and `=` padding, so that it needs no
+/// escaping in a path and still shows a client that sends it as it came.
+pub(crate) fn new_opaque_id() -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bytes = Vec::with_capacity(32);
+    bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+    bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Decoded `key=value` pairs of a raw query string. `+` is a space, as ASP.NET reads query
@@ -106,6 +134,21 @@ mod tests {
         let now = now_iso8601();
         assert_eq!(now.len(), 24, "{now}");
         assert!(now.ends_with('Z'));
+    }
+
+    #[test]
+    fn opaque_ids() {
+        let id = new_opaque_id();
+        assert_eq!(id.len(), 44, "{id}");
+        assert!(id.ends_with('='));
+        assert!(!id[..43].contains('='));
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_=".contains(c))
+        );
+        assert_ne!(id, new_opaque_id());
+        let later = iso8601_at(UNIX_EPOCH + std::time::Duration::from_millis(86_400_123));
+        assert_eq!(later, "1970-01-02T00:00:00.123Z");
     }
 
     #[test]

@@ -682,6 +682,348 @@ fn check_rows(rows: &[Value], target: &str, errs: &mut Errors) {
     }
 }
 
+// ---- refresh, execute queries, export ----
+
+const REFRESH_PROPS: &[&str] = &[
+    "notifyOption",
+    "type",
+    "commitMode",
+    "maxParallelism",
+    "retryCount",
+    "objects",
+    "applyRefreshPolicy",
+    "effectiveDate",
+];
+const REFRESH_OBJECT_PROPS: &[&str] = &["table", "partition"];
+const NOTIFY_OPTIONS: &[&str] = &["NoNotification", "MailOnFailure", "MailOnCompletion"];
+const REFRESH_TYPES: &[&str] = &[
+    "Full",
+    "ClearValues",
+    "Calculate",
+    "DataOnly",
+    "Automatic",
+    "Defragment",
+];
+const COMMIT_MODES: &[&str] = &["Transactional", "PartialBatch"];
+const EXECUTE_QUERIES_PROPS: &[&str] = &["queries", "serializerSettings", "impersonatedUserName"];
+const QUERY_PROPS: &[&str] = &["query"];
+const SERIALIZER_PROPS: &[&str] = &["includeNulls"];
+const EXPORT_PROPS: &[&str] = &[
+    "format",
+    "powerBIReportConfiguration",
+    "paginatedReportConfiguration",
+];
+const POWER_BI_EXPORT_PROPS: &[&str] = &[
+    "settings",
+    "datasetToBind",
+    "defaultBookmark",
+    "reportLevelFilters",
+    "pages",
+    "identities",
+];
+const EXPORT_PAGE_PROPS: &[&str] = &["pageName", "visualName", "bookmark"];
+const EXPORT_SETTINGS_PROPS: &[&str] = &["locale", "includeHiddenPages"];
+/// Swagger's `FileFormat` values.
+pub(crate) const EXPORT_FORMATS: &[&str] = &[
+    "PPTX",
+    "PDF",
+    "PNG",
+    "IMAGE",
+    "XLSX",
+    "DOCX",
+    "CSV",
+    "XML",
+    "MHTML",
+    "ACCESSIBLEPDF",
+];
+
+/// A validated refresh request: the properties given, with `notifyOption` apart.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RefreshSpec {
+    pub notify_option: Option<String>,
+    /// The enhanced-refresh properties given (all but `notifyOption`), canonically spelled.
+    pub enhanced: Map<String, Value>,
+}
+
+/// An enum value of the refresh request, read ignoring case (Microsoft's own example sends
+/// `"full"` and `"transactional"`) and returned in canonical spelling.
+fn enum_ignoring_case(
+    map: &Map<String, Value>,
+    key: &str,
+    allowed: &[&str],
+    errs: &mut Errors,
+) -> Option<Value> {
+    let v = optional(map, key, "datasetRefreshRequest", Kind::String, errs)?;
+    let s = v.as_str().unwrap_or_default();
+    match allowed.iter().find(|a| a.eq_ignore_ascii_case(s)) {
+        Some(a) => Some(Value::String((*a).to_owned())),
+        None => {
+            errs.add(
+                &format!("datasetRefreshRequest.{key}"),
+                format!("'{s}' is not a valid {key} ({}).", allowed.join(", ")),
+            );
+            None
+        }
+    }
+}
+
+/// Validates a refresh body (`None`: no body, as the operation allows). Whether enhanced
+/// properties are allowed depends on the capacity and is the caller's to check.
+pub(crate) fn refresh_request(body: Option<&Value>) -> Result<RefreshSpec, Vec<Detail>> {
+    let mut errs = Errors::default();
+    let target = "datasetRefreshRequest";
+    let mut spec = RefreshSpec::default();
+    let Some(body) = body.filter(|b| !b.is_null()) else {
+        return Ok(spec);
+    };
+    let Some(map) = object(
+        body,
+        target,
+        "DatasetRefreshRequest",
+        REFRESH_PROPS,
+        &mut errs,
+    ) else {
+        return Err(errs.0);
+    };
+    if let Some(v) = optional(map, "notifyOption", target, Kind::String, &mut errs) {
+        let s = v.as_str().unwrap_or_default();
+        // Exact spelling: the stricter choice (JSON.NET may well accept any case).
+        if NOTIFY_OPTIONS.contains(&s) {
+            spec.notify_option = Some(s.to_owned());
+        } else {
+            errs.add(
+                "datasetRefreshRequest.notifyOption",
+                format!(
+                    "'{s}' is not a valid notifyOption ({}).",
+                    NOTIFY_OPTIONS.join(", ")
+                ),
+            );
+        }
+    }
+    if let Some(v) = enum_ignoring_case(map, "type", REFRESH_TYPES, &mut errs) {
+        spec.enhanced.insert("type".to_owned(), v);
+    }
+    if let Some(v) = enum_ignoring_case(map, "commitMode", COMMIT_MODES, &mut errs) {
+        spec.enhanced.insert("commitMode".to_owned(), v);
+    }
+    for key in ["maxParallelism", "retryCount"] {
+        match map.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v) if v.as_u64().is_some() => {
+                spec.enhanced.insert(key.to_owned(), v.clone());
+            }
+            Some(_) => errs.add(
+                &format!("{target}.{key}"),
+                "Expected a non-negative integer.",
+            ),
+        }
+    }
+    if let Some(objects) = optional(map, "objects", target, Kind::Array, &mut errs) {
+        for (i, o) in objects.as_array().into_iter().flatten().enumerate() {
+            let t = format!("{target}.objects[{i}]");
+            if let Some(m) = object(
+                o,
+                &t,
+                "DatasetRefreshObjects",
+                REFRESH_OBJECT_PROPS,
+                &mut errs,
+            ) {
+                required_string(m, "table", &t, &mut errs);
+                optional(m, "partition", &t, Kind::String, &mut errs);
+            }
+        }
+        spec.enhanced.insert("objects".to_owned(), objects.clone());
+    }
+    // Loosely typed: Microsoft's own example sends the string "false".
+    match map.get("applyRefreshPolicy") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => {
+            spec.enhanced
+                .insert("applyRefreshPolicy".to_owned(), Value::Bool(*b));
+        }
+        Some(Value::String(s))
+            if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+        {
+            spec.enhanced.insert(
+                "applyRefreshPolicy".to_owned(),
+                Value::Bool(s.eq_ignore_ascii_case("true")),
+            );
+        }
+        Some(_) => errs.add(
+            &format!("{target}.applyRefreshPolicy"),
+            "Expected a boolean.",
+        ),
+    }
+    if let Some(v) = optional(map, "effectiveDate", target, Kind::String, &mut errs) {
+        spec.enhanced.insert("effectiveDate".to_owned(), v.clone());
+    }
+    errs.finish(spec)
+}
+
+/// A validated Execute Queries request.
+#[derive(Debug, Clone)]
+pub(crate) struct QuerySpec {
+    pub query: String,
+    pub include_nulls: bool,
+}
+
+/// Validates an Execute Queries body: exactly one query (Microsoft: "One query per API
+/// call"), optional serializer settings and impersonated user (accepted, not applied).
+pub(crate) fn execute_queries(body: &Value) -> Result<QuerySpec, Vec<Detail>> {
+    let mut errs = Errors::default();
+    let target = "requestMessage";
+    let Some(map) = object(
+        body,
+        target,
+        "DatasetExecuteQueriesRequest",
+        EXECUTE_QUERIES_PROPS,
+        &mut errs,
+    ) else {
+        return Err(errs.0);
+    };
+    let mut query = None;
+    match map.get("queries") {
+        None | Some(Value::Null) => {
+            errs.add("requestMessage.queries", "The queries field is required.")
+        }
+        Some(Value::Array(queries)) if queries.len() == 1 => {
+            let t = "requestMessage.queries[0]";
+            if let Some(m) = object(
+                &queries[0],
+                t,
+                "DatasetExecuteQueriesQuery",
+                QUERY_PROPS,
+                &mut errs,
+            ) {
+                query = required_string(m, "query", t, &mut errs);
+            }
+        }
+        Some(Value::Array(queries)) => errs.add(
+            "requestMessage.queries",
+            format!(
+                "Exactly one query is supported per request; the request has {}.",
+                queries.len()
+            ),
+        ),
+        Some(_) => errs.add("requestMessage.queries", "Expected an array."),
+    }
+    let mut include_nulls = false;
+    if let Some(settings) = optional(map, "serializerSettings", target, Kind::Object, &mut errs) {
+        let t = "requestMessage.serializerSettings";
+        if let Some(m) = object(
+            settings,
+            t,
+            "DatasetExecuteQueriesSerializationSettings",
+            SERIALIZER_PROPS,
+            &mut errs,
+        ) {
+            include_nulls = optional(m, "includeNulls", t, Kind::Bool, &mut errs)
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        }
+    }
+    optional(map, "impersonatedUserName", target, Kind::String, &mut errs);
+    let query = query.unwrap_or_default();
+    errs.finish(QuerySpec {
+        query,
+        include_nulls,
+    })
+}
+
+/// A validated export request.
+#[derive(Debug, Clone)]
+pub(crate) struct ExportSpec {
+    /// One of [`EXPORT_FORMATS`].
+    pub format: String,
+    /// The `pageName` of each page asked for, in order.
+    pub pages: Vec<String>,
+    /// Whether `paginatedReportConfiguration` was given.
+    pub paginated_configuration: bool,
+}
+
+/// Validates an Export To File body against Swagger's `ExportReportRequest`: the format
+/// spelled exactly as the enum, the Power BI configuration's properties and pages checked,
+/// the paginated configuration only checked to be an object.
+pub(crate) fn export_request(body: &Value) -> Result<ExportSpec, Vec<Detail>> {
+    let mut errs = Errors::default();
+    let target = "requestParameters";
+    let Some(map) = object(body, target, "ExportReportRequest", EXPORT_PROPS, &mut errs) else {
+        return Err(errs.0);
+    };
+    let format = required_string(map, "format", target, &mut errs).unwrap_or_default();
+    if !format.is_empty() && !EXPORT_FORMATS.contains(&format.as_str()) {
+        errs.add(
+            "requestParameters.format",
+            format!(
+                "'{format}' is not a valid format ({}).",
+                EXPORT_FORMATS.join(", ")
+            ),
+        );
+    }
+    let mut pages = Vec::new();
+    if let Some(config) = optional(
+        map,
+        "powerBIReportConfiguration",
+        target,
+        Kind::Object,
+        &mut errs,
+    ) {
+        let t = "requestParameters.powerBIReportConfiguration";
+        if let Some(m) = object(
+            config,
+            t,
+            "PowerBIReportExportConfiguration",
+            POWER_BI_EXPORT_PROPS,
+            &mut errs,
+        ) {
+            if let Some(settings) = optional(m, "settings", t, Kind::Object, &mut errs) {
+                let st = format!("{t}.settings");
+                if let Some(sm) = object(
+                    settings,
+                    &st,
+                    "ExportReportSettings",
+                    EXPORT_SETTINGS_PROPS,
+                    &mut errs,
+                ) {
+                    optional(sm, "locale", &st, Kind::String, &mut errs);
+                    optional(sm, "includeHiddenPages", &st, Kind::Bool, &mut errs);
+                }
+            }
+            optional(m, "datasetToBind", t, Kind::String, &mut errs);
+            optional(m, "defaultBookmark", t, Kind::Object, &mut errs);
+            optional(m, "reportLevelFilters", t, Kind::Array, &mut errs);
+            optional(m, "identities", t, Kind::Array, &mut errs);
+            if let Some(list) = optional(m, "pages", t, Kind::Array, &mut errs) {
+                for (i, page) in list.as_array().into_iter().flatten().enumerate() {
+                    let pt = format!("{t}.pages[{i}]");
+                    if let Some(pm) =
+                        object(page, &pt, "ExportReportPage", EXPORT_PAGE_PROPS, &mut errs)
+                    {
+                        if let Some(name) = required_string(pm, "pageName", &pt, &mut errs) {
+                            pages.push(name);
+                        }
+                        optional(pm, "visualName", &pt, Kind::String, &mut errs);
+                        optional(pm, "bookmark", &pt, Kind::Object, &mut errs);
+                    }
+                }
+            }
+        }
+    }
+    let paginated_configuration = optional(
+        map,
+        "paginatedReportConfiguration",
+        target,
+        Kind::Object,
+        &mut errs,
+    )
+    .is_some();
+    errs.finish(ExportSpec {
+        format,
+        pages,
+        paginated_configuration,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,27 @@ impl Env {
             .with_context(|| format!("POST {path}"))
     }
 
+    /// A POST with a raw body and, if given, a `Content-Type`.
+    pub fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> Result<Response> {
+        let mut rb = self.authed(self.http.post(self.url(path))).body(body);
+        if let Some(ct) = content_type {
+            rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        rb.send().with_context(|| format!("POST {path}"))
+    }
+
+    /// A GET of an absolute URL (e.g. a `Location` the service answered) with the token.
+    pub fn get_url(&self, url: &str) -> Result<Response> {
+        self.authed(self.http.get(url))
+            .send()
+            .with_context(|| format!("GET {url}"))
+    }
+
     pub fn put_json(&self, path: &str, body: &Value) -> Result<Response> {
         self.authed(self.http.put(self.url(path)))
             .json(body)
