@@ -37,18 +37,33 @@ struct Wasi<'a> {
 }
 
 fn transport_error(code: &wasi::ErrorCode) -> ActionError {
-    match code {
-        wasi::ErrorCode::ConnectionTimeout
-        | wasi::ErrorCode::ConnectionReadTimeout
-        | wasi::ErrorCode::ConnectionWriteTimeout
-        | wasi::ErrorCode::HttpResponseTimeout => {
-            ActionError::timeout(format!("the request timed out ({code:?})"))
+    use wasi::ErrorCode as E;
+    // Words, not the binding's Debug text: a user reads these, and the Debug impl of every
+    // variant costs the component two kilobytes.
+    let cause = match code {
+        E::ConnectionTimeout
+        | E::ConnectionReadTimeout
+        | E::ConnectionWriteTimeout
+        | E::HttpResponseTimeout => {
+            return ActionError::timeout("the request timed out");
         }
-        wasi::ErrorCode::HttpRequestDenied => {
-            ActionError::transport("the engine's egress policy refused the request's host")
+        E::HttpRequestDenied => {
+            return ActionError::transport("the engine's egress policy refused the request's host");
         }
-        other => ActionError::transport(format!("the request failed: {other:?}")),
-    }
+        E::DnsTimeout | E::DnsError(_) => "the host name could not be resolved",
+        E::DestinationNotFound => "the host was not found",
+        E::DestinationUnavailable | E::DestinationIpUnroutable => "the host cannot be reached",
+        E::DestinationIpProhibited => "the host's address is not allowed",
+        E::ConnectionRefused => "the host refused the connection",
+        E::ConnectionTerminated => "the connection was closed before the answer",
+        E::ConnectionLimitReached => "too many connections are open",
+        E::TlsProtocolError | E::TlsAlertReceived(_) => "the TLS handshake failed",
+        E::TlsCertificateError => "the host's TLS certificate was refused",
+        E::HttpResponseIncomplete => "the answer was cut off",
+        E::HttpResponseBodySize(_) => "the answer was larger than the engine allows",
+        _ => "the request failed in the engine",
+    };
+    ActionError::transport(cause)
 }
 
 fn wasi_method(method: Method) -> wasi::Method {
@@ -131,6 +146,50 @@ impl Wasi<'_> {
 
 impl Transport for Wasi<'_> {
     fn send(
+        &mut self,
+        request: &Request,
+        timeout: Option<Duration>,
+    ) -> Result<Response, ActionError> {
+        self.send_once(request, timeout).map_err(|mut e| {
+            // A network failure names the host it happened with (never the path or query,
+            // which may hold IDs a log should not repeat).
+            let host = request
+                .url
+                .split_once("://")
+                .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(rest))
+                .unwrap_or_default();
+            if !host.is_empty() && !e.message.contains(host) {
+                e.message = format!("{} (host {host})", e.message);
+            }
+            e
+        })
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        monotonic_clock::now() / 1_000_000
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        monotonic_clock::subscribe_duration(duration.as_nanos().min(u64::MAX as u128) as u64)
+            .block();
+    }
+
+    fn random(&mut self) -> f64 {
+        // xorshift64*, seeded from the clock: jitter needs spread, not secrecy.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        (self.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn log(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+impl Wasi<'_> {
+    /// Sends one request over wasi:http and reads the whole answer.
+    fn send_once(
         &mut self,
         request: &Request,
         timeout: Option<Duration>,
@@ -221,27 +280,6 @@ impl Transport for Wasi<'_> {
             headers,
             body,
         })
-    }
-
-    fn now_ms(&mut self) -> u64 {
-        monotonic_clock::now() / 1_000_000
-    }
-
-    fn sleep(&mut self, duration: Duration) {
-        monotonic_clock::subscribe_duration(duration.as_nanos().min(u64::MAX as u128) as u64)
-            .block();
-    }
-
-    fn random(&mut self) -> f64 {
-        // xorshift64*, seeded from the clock: jitter needs spread, not secrecy.
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        (self.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn log(&mut self, line: &str) {
-        eprintln!("{line}");
     }
 }
 

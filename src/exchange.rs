@@ -172,7 +172,7 @@ fn send_with_retries(
             "retrying {} {} in {} ms (retry {} of {})",
             request.method,
             path_of(&request.url),
-            delay.as_millis(),
+            delay.as_millis() as u64,
             attempt + 1,
             policy.max_retries
         ));
@@ -182,7 +182,11 @@ fn send_with_retries(
 }
 
 fn timed_out(policy: &RetryPolicy) -> ActionError {
-    let ms = policy.timeout.map(|t| t.as_millis()).unwrap_or_default();
+    // As u64: formatting a u128 would pull its own code into the component.
+    let ms = policy
+        .timeout
+        .map(|t| t.as_millis() as u64)
+        .unwrap_or_default();
     ActionError::timeout(format!("no answer within the Timeout of {ms} ms"))
 }
 

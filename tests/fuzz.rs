@@ -72,6 +72,8 @@ fn typed_value(input: &pbi_host::InputDefinition) -> BoxedStrategy<Value> {
         String | Password | Code => prop_oneof![
             json_value().prop_map(|v| Value::String(v.to_string())),
             "\\PC{1,40}".prop_map(Value::String),
+            // What a picker fills in: an ID, so the ID inputs get past their checks too.
+            Just(Value::String("cfafbeb1-8037-4d0c-896e-a46fb27ff229".into())),
         ]
         .boxed(),
     }

@@ -56,7 +56,13 @@ fn stabilize(value: &mut Value, base_url: &str, ids: &mut Vec<String>) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|v| stabilize(v, base_url, ids)),
-        Value::Object(map) => map.values_mut().for_each(|v| stabilize(v, base_url, ids)),
+        Value::Object(map) => {
+            // Export job IDs are opaque and new each run.
+            if let Some(id) = map.get_mut("exportId").filter(|id| id.is_string()) {
+                *id = "export-job-id".into();
+            }
+            map.values_mut().for_each(|v| stabilize(v, base_url, ids))
+        }
         _ => {}
     }
 }
@@ -103,7 +109,7 @@ fn capture_examples() -> Result<Map<String, Value>> {
     h.service.add_dashboard(None, "Sales Dashboard");
     // Each action runs its fixture. This order (the dataset first, rows before the listings)
     // keeps the examples' placeholder IDs stable; an action not named here runs after these.
-    const FIRST: [&str; 13] = [
+    const FIRST: [&str; 17] = [
         "create-dataset",
         "create-rows",
         "list-tables",
@@ -111,11 +117,15 @@ fn capture_examples() -> Result<Map<String, Value>> {
         "list-groups",
         "list-reports",
         "update-table",
+        "execute-dax-query",
         "delete-rows",
         "raw-request",
         "get-dataset",
         "list-dashboards",
         "list-imports",
+        "refresh-dataset",
+        "get-refresh-history",
+        "export-report-to-file",
         // Last: it deletes the dataset the others use.
         "delete-dataset",
     ];
@@ -127,7 +137,14 @@ fn capture_examples() -> Result<Map<String, Value>> {
     );
     let mut outputs: Vec<(&str, Value)> = Vec::new();
     for action in plan {
-        outputs.push((action, h.ok(action, h.sample(action, &id)?)?));
+        let mut inputs = h.sample(action, &id)?;
+        // The history of the dataset Refresh Dataset refreshed, so the example has an entry.
+        if action == "get-refresh-history"
+            && let Some((_, refreshed)) = outputs.iter().find(|(a, _)| *a == "refresh-dataset")
+        {
+            inputs["dataset-id"] = refreshed["datasetId"].clone();
+        }
+        outputs.push((action, h.ok(action, inputs)?));
     }
     let mut ids = Vec::new();
     let base = h.service.base_url();

@@ -205,9 +205,13 @@ const ACTIONS: &[(&str, &str, &[Row])] = &[
 /// documentation"), by label.
 const ADDED_ACTIONS: &[&str] = &[
     "Delete Dataset",
+    "Execute DAX Query",
+    "Export Report to File",
     "Get Dataset",
+    "Get Refresh History",
     "List Dashboards",
     "List Imports",
+    "Refresh Dataset",
 ];
 
 /// Inputs we add on purpose beyond the documentation, each explained in docs/decisions.md:

@@ -167,6 +167,9 @@ pub fn action(key: &str) -> Option<&'static Action> {
 /// Interprets a successful answer.
 type Interpret = Box<dyn FnMut(Response) -> Result<Output, ActionError>>;
 
+/// Maps an error answer.
+type MapError = Box<dyn Fn(&Response) -> ActionError>;
+
 /// An action of one request: send it, map a 2xx answer with `interpret`, any other answer
 /// into an [`ActionError`].
 pub struct Single {
@@ -177,7 +180,7 @@ pub struct Single {
     /// The workspace the request is in, named by a 404's error.
     workspace: Option<String>,
     /// Maps an error answer, when the action reads its errors itself.
-    error: Option<Box<dyn Fn(&Response) -> ActionError>>,
+    error: Option<MapError>,
 }
 
 impl std::fmt::Debug for Single {

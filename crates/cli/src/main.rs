@@ -109,6 +109,10 @@ struct RunArgs {
     /// Print the component's logs and the requests it sent to stderr.
     #[arg(long, short)]
     verbose: bool,
+    /// Write the body the action returns (Export Report to File's file, Raw Request's
+    /// binary answer) to FILE; the printed output then says where instead of holding it.
+    #[arg(long, value_name = "FILE")]
+    save_body: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -344,7 +348,20 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
         report_details(&invocation);
     }
     match invocation.result {
-        Ok(output) => {
+        Ok(mut output) => {
+            if let Some(path) = &args.save_body {
+                let body = output.http.as_mut().and_then(|http| http.body.take());
+                let Some(body) = body else {
+                    bail!(
+                        "{} returned no body to save to {}",
+                        args.action,
+                        path.display()
+                    );
+                };
+                std::fs::write(path, &body)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("--- saved {} bytes to {}", body.len(), path.display());
+            }
             let shown = if output.http.is_some() {
                 serde_json::to_value(&output)?
             } else {
@@ -778,6 +795,28 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
             &dataset_id,
             json!({"workspace": workspace, "top": 10}),
         ),
+    );
+    // A push dataset cannot be refreshed; its rows are checked with a DAX query instead.
+    let counted = demo.step(
+        "Execute DAX Query",
+        "execute-dax-query",
+        sample(
+            "execute-dax-query",
+            &dataset_id,
+            json!({
+                "workspace": workspace,
+                "query": "EVALUATE ROW(\"Rows\", COUNTROWS('Sales'))",
+            }),
+        ),
+    );
+    let count = counted
+        .as_ref()
+        .and_then(|data| data.pointer("/rows/0/[Rows]"))
+        .and_then(Value::as_u64);
+    demo.check(
+        &format!("DAX counts {DEMO_ROWS} rows"),
+        count == Some(DEMO_ROWS as u64),
+        &format!("{count:?}"),
     );
     demo.step(
         "Delete Rows",

@@ -118,7 +118,11 @@ fn demo_runs_the_whole_flow_against_the_emulator() -> Result<()> {
         !stdout.contains("FAILED") && !stdout.contains(": NO"),
         "{stdout}"
     );
-    ensure!(stdout.matches(": ok").count() == 6, "{stdout}");
+    ensure!(stdout.matches(": ok").count() == 7, "{stdout}");
+    ensure!(
+        stdout.contains("check: DAX counts 25000 rows: yes"),
+        "{stdout}"
+    );
     Ok(())
 }
 
@@ -229,5 +233,55 @@ fn choices_reports_an_input_without_a_picker_and_a_picker_error() -> Result<()> 
     let printed: Value = serde_json::from_slice(&output.stdout)?;
     assert_eq!(printed["error"]["kind"], "invalid-input");
     assert_eq!(printed["error"]["input"], "dataset-id");
+    Ok(())
+}
+
+#[test]
+fn run_saves_an_exported_report_with_save_body() -> Result<()> {
+    let service = ServiceHandle::spawn(ServiceConfig {
+        export_step: std::time::Duration::ZERO,
+        poll_retry_after: Some(0),
+        ..ServiceConfig::seeded()
+    })?;
+    // The seeded Sales workspace is on dedicated capacity, with the report Sales Overview.
+    let sales = service
+        .groups()
+        .into_iter()
+        .find(|g| g["name"] == "Sales")
+        .context("the Sales workspace")?;
+    let workspace = sales["id"].as_str().context("id")?.to_string();
+    let report = service.reports(Some(&workspace))[0]["id"]
+        .as_str()
+        .context("a report")?
+        .to_string();
+    let file = std::env::temp_dir().join(format!("pbi-export-{}.pdf", std::process::id()));
+    let output = pbi(&[
+        "run",
+        "export-report-to-file",
+        "--input",
+        &format!("workspace={workspace}"),
+        "--input",
+        &format!("report-id={report}"),
+        "--save-body",
+        &file.to_string_lossy(),
+        "--service",
+        &service.base_url(),
+        "--access-token",
+        &service.issue_token(),
+    ])?;
+    ensure!(output.status.success(), "{output:?}");
+    let bytes = std::fs::read(&file)?;
+    std::fs::remove_file(&file)?;
+    ensure!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let printed: Value = serde_json::from_slice(&output.stdout)?;
+    ensure!(printed["data"]["size"] == bytes.len(), "{printed}");
+    ensure!(
+        printed["data"]["fileName"] == "Sales Overview.pdf",
+        "{printed}"
+    );
+    ensure!(
+        printed["http"]["body"].is_null(),
+        "the body is in the file only"
+    );
     Ok(())
 }
