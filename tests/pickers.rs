@@ -289,3 +289,59 @@ fn any_dataset_for_get_and_delete() -> Result<()> {
     ensure!(out["name"] == "Sales Model", "{out}");
     h.check_swagger()
 }
+
+/// Export Report to File's Report ID lists the workspace's reports, and the choice exports;
+/// Refresh Dataset's Dataset ID lists every dataset, and its model dataset refreshes.
+#[test]
+fn reports_to_export_and_datasets_to_refresh() -> Result<()> {
+    let h = Harness::with_config(ServiceConfig {
+        export_step: std::time::Duration::ZERO,
+        refresh_duration: std::time::Duration::ZERO,
+        poll_retry_after: Some(0),
+        ..ServiceConfig::seeded()
+    })?;
+    let workspaces = choices(
+        &h,
+        "export-report-to-file",
+        "workspace",
+        json!({}),
+        None,
+        0,
+        5,
+    )?;
+    // The seeded Sales workspace is the one on dedicated capacity.
+    let sales = value_of(&workspaces, "Sales")?;
+    let reports = choices(
+        &h,
+        "export-report-to-file",
+        "report-id",
+        json!({"workspace": sales}),
+        None,
+        0,
+        25,
+    )?;
+    ensure!(labels(&reports) == ["Sales Overview"], "{reports:?}");
+    let report = value_of(&reports, "Sales Overview")?;
+    let out = h.ok(
+        "export-report-to-file",
+        json!({"workspace": sales, "report-id": report, "format": "PNG"}),
+    )?;
+    ensure!(out["fileName"] == "Sales Overview.png", "{out}");
+
+    let datasets = choices(
+        &h,
+        "refresh-dataset",
+        "dataset-id",
+        json!({"workspace": sales}),
+        None,
+        0,
+        25,
+    )?;
+    let model = value_of(&datasets, "Sales Model")?;
+    let out = h.ok(
+        "refresh-dataset",
+        json!({"workspace": sales, "dataset-id": model, "wait-for-completion": true}),
+    )?;
+    ensure!(out["status"] == "Completed", "{out}");
+    h.check_swagger()
+}
