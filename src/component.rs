@@ -13,6 +13,7 @@ use waki::bindings::wasi::http::types as wasi;
 use waki::bindings::wasi::io::streams::StreamError;
 
 use crate::actions::{self, Context};
+use crate::connection::ConnectionValues;
 use crate::definition::{self as def, Input};
 use crate::error::ActionError;
 use crate::exchange::{Exchange, Output, Transport, drive};
@@ -287,15 +288,34 @@ fn seed() -> u64 {
     monotonic_clock::now() | 1
 }
 
+/// The connection's values; none of them in an error.
+fn values(connection: &wt::Connection) -> Result<ConnectionValues<'_>, ActionError> {
+    ConnectionValues::new(
+        &connection.key,
+        &connection.values,
+        &connection.access_token,
+    )
+}
+
+/// Reads the connection and sets the API base its cloud or API Base URL chooses, before the
+/// action builds any request. Errors come back scrubbed of the connection's secrets.
+fn prepare(connection: &wt::Connection) -> Result<(), wt::ActionError> {
+    let values = values(connection).map_err(action_error)?;
+    let base = values
+        .api_base()
+        .map_err(|e| action_error(e.redact(&values.secrets())))?;
+    crate::http::set_api_base(&base);
+    Ok(())
+}
+
 /// Runs an exchange with the connection's token; no secret leaves in an error.
 fn run(
     connection: &wt::Connection,
     exchange: Result<impl Exchange, ActionError>,
 ) -> Result<wt::Output, wt::ActionError> {
-    let secrets = [
-        connection.access_token.as_str(),
-        connection.client_secret.as_str(),
-    ];
+    let secrets = values(connection)
+        .map(|v| v.secrets())
+        .unwrap_or_else(|_| vec![connection.access_token.as_str()]);
     let result = exchange.and_then(|mut exchange| {
         let mut transport = Wasi {
             token: Some(&connection.access_token),
@@ -343,6 +363,7 @@ macro_rules! actions_guest {
                     connection: wt::Connection,
                     input: wa::$input,
                 ) -> Result<wt::Output, wt::ActionError> {
+                    prepare(&connection)?;
                     let input = actions::$module::$input::from(input);
                     let context = Context { seed: seed() };
                     run(&connection, actions::$module::exchange(&input, &context))
@@ -382,7 +403,6 @@ fn input_definition(input: &Input) -> wd::InputDefinition {
 
 impl wd::Guest for Component {
     fn describe() -> wd::ComponentDefinition {
-        let c = def::CONNECTION;
         wd::ComponentDefinition {
             info: wd::ComponentInfo {
                 key: def::INFO.key.into(),
@@ -391,15 +411,19 @@ impl wd::Guest for Component {
                 category: def::INFO.category.into(),
                 api_base_url: def::INFO.api_base_url.into(),
             },
-            connections: vec![wd::ConnectionDefinition {
-                key: c.key.into(),
-                label: c.label.into(),
-                comments: c.comments.into(),
-                oauth2_type: c.oauth2_type.into(),
-                inputs: c.inputs.iter().map(input_definition).collect(),
-                setup: c.setup.map(Into::into),
-                notes: c.notes.map(Into::into),
-            }],
+            connections: def::CONNECTIONS
+                .iter()
+                .map(|c| wd::ConnectionDefinition {
+                    key: c.key.into(),
+                    label: c.label.into(),
+                    comments: c.comments.into(),
+                    oauth2_type: c.oauth2_type.into(),
+                    inputs: c.inputs.iter().map(input_definition).collect(),
+                    hosts: c.hosts.iter().map(|h| (*h).into()).collect(),
+                    setup: c.setup.map(Into::into),
+                    notes: c.notes.map(Into::into),
+                })
+                .collect(),
             actions: actions::ACTIONS
                 .iter()
                 .map(|a| wd::ActionDefinition {
@@ -413,14 +437,31 @@ impl wd::Guest for Component {
     }
 }
 
-fn oauth_config(c: &wt::Connection) -> Result<OAuthConfig, OAuthError> {
-    OAuthConfig::new(
-        c.authorize_url.as_deref(),
-        c.token_url.as_deref(),
-        c.scopes.as_deref(),
-        &c.client_id,
-        &c.client_secret,
-    )
+fn oauth_values(c: &wt::Connection) -> Result<ConnectionValues<'_>, wo::OauthError> {
+    values(c).map_err(|e| {
+        oauth_error(OAuthError {
+            kind: oauth::OAuthErrorKind::InvalidInput,
+            message: e.message,
+            code: None,
+            input: e.input,
+        })
+    })
+}
+
+fn oauth_config(c: &wt::Connection) -> Result<OAuthConfig, wo::OauthError> {
+    let values = oauth_values(c)?;
+    if values.definition.oauth2_type != "authorization_code" {
+        return Err(oauth_error(OAuthError {
+            kind: oauth::OAuthErrorKind::InvalidInput,
+            message: format!(
+                "connection: the {} connection does not sign a user in; use request-token",
+                values.definition.key
+            ),
+            code: None,
+            input: Some("connection".into()),
+        }));
+    }
+    OAuthConfig::from_connection(&values).map_err(oauth_error)
 }
 
 fn oauth_error(e: OAuthError) -> wo::OauthError {
@@ -465,8 +506,9 @@ impl wc::Guest for Component {
             skip: request.skip,
             top: request.top,
         };
+        prepare(&c)?;
         // A refused request never sent anything; its error is scrubbed like `run`'s.
-        let secrets = [c.access_token.as_str(), c.client_secret.as_str()];
+        let secrets = values(&c).map(|v| v.secrets()).unwrap_or_default();
         let pickers::Listing { exchange, page } =
             pickers::exchange(&request).map_err(|e| action_error(e.redact(&secrets)))?;
         run(&c, Ok(exchange))?;
@@ -487,7 +529,7 @@ impl wo::Guest for Component {
         c: wt::Connection,
         redirect_uri: String,
     ) -> Result<wo::Authorization, wo::OauthError> {
-        let config = oauth_config(&c).map_err(oauth_error)?;
+        let config = oauth_config(&c)?;
         let a = oauth::authorize(&config, &redirect_uri).map_err(oauth_error)?;
         Ok(wo::Authorization {
             url: a.url,
@@ -502,14 +544,31 @@ impl wo::Guest for Component {
         code: String,
         code_verifier: String,
     ) -> Result<wo::TokenSet, wo::OauthError> {
-        let config = oauth_config(&c).map_err(oauth_error)?;
+        let config = oauth_config(&c)?;
         with_token_endpoint(|transport| {
             oauth::exchange_code(&config, &redirect_uri, &code, &code_verifier, transport)
         })
     }
 
     fn refresh(c: wt::Connection, refresh_token: String) -> Result<wo::TokenSet, wo::OauthError> {
-        let config = oauth_config(&c).map_err(oauth_error)?;
+        let config = oauth_config(&c)?;
         with_token_endpoint(|transport| oauth::refresh(&config, &refresh_token, transport))
+    }
+
+    fn request_token(c: wt::Connection) -> Result<wo::TokenSet, wo::OauthError> {
+        let values = oauth_values(&c)?;
+        if values.definition.oauth2_type != "client_credentials" {
+            return Err(oauth_error(OAuthError {
+                kind: oauth::OAuthErrorKind::InvalidInput,
+                message: format!(
+                    "connection: the {} connection signs a user in (authorize, exchange-code, refresh); it cannot request a token by itself",
+                    values.definition.key
+                ),
+                code: None,
+                input: Some("connection".into()),
+            }));
+        }
+        let config = OAuthConfig::client_credentials(&values).map_err(oauth_error)?;
+        with_token_endpoint(|transport| oauth::request_client_token(&config, transport))
     }
 }

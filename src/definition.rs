@@ -171,6 +171,8 @@ pub struct Connection {
     /// Anything else a user of the connection should know, as Markdown (with its own
     /// headings).
     pub notes: Option<&'static str>,
+    /// Every host a connection of this kind may reach, whatever its values.
+    pub hosts: &'static [&'static str],
 }
 
 /// One action.
@@ -227,6 +229,98 @@ pub const TOKEN_URL: &str = "token-url";
 /// Key of the Scopes input.
 pub const SCOPES: &str = "scopes";
 
+/// A Power BI cloud: where its API is, how its tokens name the API, where its users sign in.
+/// From Microsoft's "Embed content in national clouds" (Power BI embedded analytics
+/// documentation), which lists each cloud's API URL, resource and authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cloud {
+    /// The value of the Cloud input.
+    pub key: &'static str,
+    /// The API base, `https://<api host>/v1.0/myorg`.
+    pub api_base: &'static str,
+    /// The resource tokens are for (v1 `resource`, v2 scopes' prefix).
+    pub resource: &'static str,
+    /// The host of the identity platform's endpoints for this cloud.
+    pub login_host: &'static str,
+}
+
+/// The clouds, the commercial one first (the default).
+pub const CLOUDS: [Cloud; 5] = [
+    Cloud {
+        key: "Public",
+        api_base: "https://api.powerbi.com/v1.0/myorg",
+        resource: "https://analysis.windows.net/powerbi/api",
+        login_host: "login.microsoftonline.com",
+    },
+    // GCC signs in with the commercial identity platform.
+    Cloud {
+        key: "USGov",
+        api_base: "https://api.powerbigov.us/v1.0/myorg",
+        resource: "https://analysis.usgovcloudapi.net/powerbi/api",
+        login_host: "login.microsoftonline.com",
+    },
+    Cloud {
+        key: "USGovHigh",
+        api_base: "https://api.high.powerbigov.us/v1.0/myorg",
+        resource: "https://high.analysis.usgovcloudapi.net/powerbi/api",
+        login_host: "login.microsoftonline.us",
+    },
+    Cloud {
+        key: "USGovDoD",
+        api_base: "https://api.mil.powerbigov.us/v1.0/myorg",
+        resource: "https://mil.analysis.usgovcloudapi.net/powerbi/api",
+        login_host: "login.microsoftonline.us",
+    },
+    Cloud {
+        key: "China",
+        api_base: "https://api.powerbi.cn/v1.0/myorg",
+        resource: "https://analysis.chinacloudapi.cn/powerbi/api",
+        login_host: "login.chinacloudapi.cn",
+    },
+];
+
+/// Every API and login host of every cloud: what a connection may reach by itself.
+pub const CLOUD_HOSTS: &[&str] = &[
+    "api.powerbi.com",
+    "api.powerbigov.us",
+    "api.high.powerbigov.us",
+    "api.mil.powerbigov.us",
+    "api.powerbi.cn",
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+];
+
+/// Key of the Cloud input.
+pub const CLOUD: &str = "cloud";
+/// Key of the API Base URL input.
+pub const API_BASE_URL: &str = "api-base-url";
+
+/// Cloud: which Power BI cloud the tenant is in (both connections).
+const CLOUD_INPUT: Input = Input::new(
+    CLOUD,
+    "Cloud",
+    InputType::Picklist,
+    "The Power BI cloud of your tenant. It chooses the API's address and the resource tokens are requested for; government and China tenants sign in on their own hosts.",
+)
+.default("Public")
+.choices(&[
+    ("Public", "Public"),
+    ("US Government (GCC)", "USGov"),
+    ("US Government High", "USGovHigh"),
+    ("US Department of Defense", "USGovDoD"),
+    ("China", "China"),
+]);
+
+/// API Base URL: a private or test endpoint instead of the cloud's (both connections).
+const API_BASE_URL_INPUT: Input = Input::new(
+    API_BASE_URL,
+    "API Base URL",
+    InputType::String,
+    "The base URL of the Power BI REST API, for private or test endpoints. Leave it empty to use the cloud's (https://api.powerbi.com/v1.0/myorg for Public). Must be https, or http to a loopback address.",
+)
+.example("https://api.powerbi.com/v1.0/myorg");
+
 /// The OAuth 2.0 connection.
 pub const CONNECTION: Connection = Connection {
     key: "oauth",
@@ -272,6 +366,8 @@ pub const CONNECTION: Connection = Connection {
             "The Client Secret from the Azure Portal. Navigate to Certificates & secrets to generate a new client secret.",
         )
         .required(),
+        CLOUD_INPUT,
+        API_BASE_URL_INPUT,
     ],
     setup: Some(
         "1. In the Azure Portal, register an application (Azure Active Directory → App registrations → New registration).\n\
@@ -287,9 +383,72 @@ pub const CONNECTION: Connection = Connection {
          The documented defaults pair a v1 Authorize URL with a v2 Token URL; they work as given, \
          but the matched v2 pair (`https://login.microsoftonline.com/common/oauth2/v2.0/authorize` with \
          `https://login.microsoftonline.com/common/oauth2/v2.0/token`) is recommended. \
-         See `docs/decisions.md`.",
+         See `docs/decisions.md`.\n\n\
+         ## National clouds\n\n\
+         Cloud chooses the API's address and the resource in the scopes (scopes naming \
+         `https://analysis.windows.net/powerbi/api` are sent with the cloud's resource). The \
+         Authorize and Token URLs stay what you enter, and must be on the cloud's sign-in host: \
+         `login.microsoftonline.com` for Public and US Government (GCC), \
+         `login.microsoftonline.us` for US Government High and DoD, `login.chinacloudapi.cn` \
+         for China.",
     ),
+    hosts: CLOUD_HOSTS,
 };
+
+/// Key of the Tenant ID input.
+pub const TENANT_ID: &str = "tenant-id";
+
+/// The service principal connection: the client credentials grant, for unattended flows.
+pub const SERVICE_PRINCIPAL: Connection = Connection {
+    key: "service-principal",
+    label: "Service Principal",
+    comments: "A service principal (an app registration with a client secret) signs in by itself, for flows that run with nobody to sign in",
+    oauth2_type: "client_credentials",
+    inputs: &[
+        Input::new(
+            TENANT_ID,
+            "Tenant ID",
+            InputType::String,
+            "The Directory (tenant) ID from the Azure Portal, or the tenant's domain name (such as contoso.onmicrosoft.com). Service principals cannot use 'common'.",
+        )
+        .required()
+        .example("f089354e-8366-4e18-aea3-4cb4a3a50b48"),
+        Input::new(
+            "client-id",
+            "Client ID",
+            InputType::String,
+            "The Application (client) ID of the app registration.",
+        )
+        .required(),
+        Input::new(
+            "client-secret",
+            "Client Secret",
+            InputType::Password,
+            "The value of one of the app's client secrets (Certificates & secrets), not its ID.",
+        )
+        .required(),
+        CLOUD_INPUT,
+        API_BASE_URL_INPUT,
+    ],
+    setup: Some(
+        "1. In the Azure Portal, register an application and create a client secret; copy the Directory (tenant) ID, the Application (client) ID and the secret's value.\n\
+         2. Do not add Power BI API permissions to it: a service principal's access comes from Power BI itself.\n\
+         3. In the Power BI admin portal, enable 'Allow service principals to use Power BI APIs' (Developer settings; newer tenants call it 'Service principals can use Fabric APIs') for a security group that holds the app.\n\
+         4. Add the service principal to each workspace the flows use, as Member or Admin.",
+    ),
+    notes: Some(
+        "## Service principals\n\n\
+         A service principal has no My Workspace: give every action a Workspace. It cannot \
+         receive mail, so Refresh Dataset's Notify Option must be No Notification. The \
+         component asks for a token with the client credentials grant (scope \
+         `<cloud resource>/.default`) on `https://<cloud sign-in host>/<tenant>/oauth2/v2.0/token`; \
+         the engine keeps it until shortly before it expires.",
+    ),
+    hosts: CLOUD_HOSTS,
+};
+
+/// The component's connections, the documented one first.
+pub const CONNECTIONS: [Connection; 2] = [CONNECTION, SERVICE_PRINCIPAL];
 
 /// The most results a list action returns at once.
 pub const MAX_TOP: i64 = 1000;

@@ -194,9 +194,27 @@ pub fn encode_query_component(value: &str) -> String {
     percent_encode(value.as_bytes(), QUERY).to_string()
 }
 
-/// Builds `API_BASE/seg1/seg2?k=v`, encoding every segment and query part.
+thread_local! {
+    // The base of this call's requests: the connection's cloud or API Base URL. A call runs on
+    // one thread in a fresh instance, so the glue sets it once before the action builds any
+    // request; native tests that do not set it get the commercial cloud's.
+    static BASE: std::cell::RefCell<String> = std::cell::RefCell::new(API_BASE.to_string());
+}
+
+/// Sets the API base of the requests built from now on, on this thread (the glue does, from
+/// the connection: [`crate::connection::ConnectionValues::api_base`]).
+pub fn set_api_base(base: &str) {
+    BASE.with(|b| *b.borrow_mut() = base.trim_end_matches('/').to_string());
+}
+
+/// The API base requests are built under: [`API_BASE`] unless [`set_api_base`] chose another.
+pub fn api_base() -> String {
+    BASE.with(|b| b.borrow().clone())
+}
+
+/// Builds `<api base>/seg1/seg2?k=v`, encoding every segment and query part.
 pub fn api_url(segments: &[&str], query: &[(&str, String)]) -> String {
-    let mut url = String::from(API_BASE);
+    let mut url = api_base();
     for segment in segments {
         url.push('/');
         url.push_str(&encode_segment(segment));

@@ -22,6 +22,7 @@ mod contract;
 
 pub mod actions;
 pub mod columns;
+pub mod connection;
 pub mod definition;
 pub mod error;
 pub mod exchange;

@@ -24,7 +24,8 @@ use oauth2::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::definition::{AUTHORIZE_URL, CONNECTION, SCOPES, TOKEN_URL};
+use crate::connection::ConnectionValues;
+use crate::definition::{AUTHORIZE_URL, CONNECTION, SCOPES, TENANT_ID, TOKEN_URL};
 use crate::exchange::Transport;
 use crate::http::{Method, Request};
 
@@ -120,6 +121,8 @@ pub struct OAuthConfig {
     scopes: Vec<String>,
     client_id: String,
     client_secret: String,
+    /// The resource tokens are for: the cloud's (v1 `resource`).
+    resource: &'static str,
 }
 
 impl fmt::Debug for OAuthConfig {
@@ -195,7 +198,71 @@ impl OAuthConfig {
             scopes,
             client_id: client_id.trim().into(),
             client_secret: client_secret.into(),
+            resource: POWER_BI_RESOURCE,
         })
+    }
+
+    /// The authorization-code connection's values: its URLs on the cloud's sign-in host, and
+    /// scopes naming the Power BI API sent with the cloud's resource.
+    pub fn from_connection(c: &ConnectionValues) -> Result<Self, OAuthError> {
+        let mut config = OAuthConfig::new(
+            c.get(AUTHORIZE_URL),
+            c.get(TOKEN_URL),
+            c.get(SCOPES),
+            c.get("client-id").unwrap_or_default(),
+            c.raw("client-secret"),
+        )?;
+        let cloud = c.cloud().map_err(invalid_input)?;
+        c.check_login_host(AUTHORIZE_URL, &config.authorize_url)
+            .map_err(invalid_input)?;
+        c.check_login_host(TOKEN_URL, &config.token_url)
+            .map_err(invalid_input)?;
+        for scope in &mut config.scopes {
+            if let Some(permission) = scope.strip_prefix(POWER_BI_RESOURCE) {
+                *scope = format!("{}{permission}", cloud.resource);
+            }
+        }
+        config.resource = cloud.resource;
+        Ok(config)
+    }
+
+    /// The service principal connection's values: the client credentials grant on
+    /// `https://<cloud sign-in host>/<tenant>/oauth2/v2.0/token` for `<resource>/.default`.
+    pub fn client_credentials(c: &ConnectionValues) -> Result<Self, OAuthError> {
+        let cloud = c.cloud().map_err(invalid_input)?;
+        let tenant = c
+            .get(TENANT_ID)
+            .ok_or_else(|| OAuthError::invalid(TENANT_ID, "is required"))?;
+        if ["common", "organizations", "consumers"]
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(tenant))
+        {
+            return Err(OAuthError::invalid(
+                TENANT_ID,
+                format!(
+                    "must be your tenant's ID or domain name: a service principal cannot sign in on {tenant:?}"
+                ),
+            ));
+        }
+        if !tenant
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '.')
+        {
+            return Err(OAuthError::invalid(
+                TENANT_ID,
+                format!("must be a tenant ID (a GUID) or a domain name; got {tenant:?}"),
+            ));
+        }
+        let token_url = format!("https://{}/{tenant}/oauth2/v2.0/token", cloud.login_host);
+        let mut config = OAuthConfig::new(
+            Some(&token_url),
+            Some(&token_url),
+            Some(&format!("{}/.default", cloud.resource)),
+            c.get("client-id").unwrap_or_default(),
+            c.raw("client-secret"),
+        )?;
+        config.resource = cloud.resource;
+        Ok(config)
     }
 
     /// The version of the Authorize URL.
@@ -384,7 +451,7 @@ pub fn authorize(config: &OAuthConfig, redirect_uri: &str) -> Result<Authorizati
         .authorize_url(move || state)
         .set_pkce_challenge(challenge);
     match config.authorize_version() {
-        EndpointVersion::V1 => request = request.add_extra_param("resource", POWER_BI_RESOURCE),
+        EndpointVersion::V1 => request = request.add_extra_param("resource", config.resource),
         EndpointVersion::V2 => {
             request = request.add_scopes(config.scopes.iter().cloned().map(Scope::new));
         }
@@ -508,12 +575,15 @@ fn token_error(error: TokenFailure) -> OAuthError {
                 .error_description()
                 .map(|d| d.lines().next().unwrap_or_default().trim().to_string())
                 .unwrap_or_default();
-            let lead = match kind {
-                OAuthErrorKind::AuthorizeAgain => {
+            let lead = match (aadsts_hint(&description), kind) {
+                (Some(hint), _) => hint,
+                (None, OAuthErrorKind::AuthorizeAgain) => {
                     "the authorization is no longer valid; the user must authorize again"
                 }
-                OAuthErrorKind::InvalidClient => "the client ID or client secret was refused",
-                _ => "the token endpoint refused the request",
+                (None, OAuthErrorKind::InvalidClient) => {
+                    "the client ID or client secret was refused"
+                }
+                (None, _) => "the token endpoint refused the request",
             };
             let message = if description.is_empty() {
                 format!("{lead} ({code})")
@@ -569,7 +639,7 @@ pub fn exchange_code(
     let redirect_uri = redirect_url(redirect_uri)?;
     let scopes = config.scopes.join(" ");
     let extra = match config.token_version() {
-        EndpointVersion::V1 => ("resource", POWER_BI_RESOURCE),
+        EndpointVersion::V1 => ("resource", config.resource),
         EndpointVersion::V2 => ("scope", scopes.as_str()),
     };
     let request = token_request(
@@ -605,7 +675,7 @@ pub fn refresh(
     ];
     let mut after = vec![];
     match config.token_version() {
-        EndpointVersion::V1 => after.push(("resource", POWER_BI_RESOURCE)),
+        EndpointVersion::V1 => after.push(("resource", config.resource)),
         // oauth2 sends the scopes with the grant's parameters, and none when there are none.
         EndpointVersion::V2 if !scopes.is_empty() => before.push(("scope", &scopes)),
         EndpointVersion::V2 => {}
@@ -615,6 +685,59 @@ pub fn refresh(
         .map_err(|e| {
             token_error(e).redact(&[&config.client_secret, refresh_token, refresh_token.trim()])
         })
+}
+
+/// Requests a token with the client credentials grant (a service principal), over a
+/// transport that adds no bearer token. No refresh token comes back.
+pub fn request_client_token(
+    config: &OAuthConfig,
+    transport: &mut dyn Transport,
+) -> Result<TokenSet, OAuthError> {
+    let scopes = config.scopes.join(" ");
+    let request = token_request(
+        config,
+        &[("grant_type", "client_credentials")],
+        &[("scope", &scopes)],
+    );
+    request_token(transport, &request)
+        .map(token_set)
+        .map_err(|e| token_error(e).redact(&[&config.client_secret]))
+}
+
+/// A connection value's error as an OAuth input error.
+fn invalid_input(e: crate::error::ActionError) -> OAuthError {
+    OAuthError {
+        kind: OAuthErrorKind::InvalidInput,
+        message: e.message,
+        code: None,
+        input: e.input,
+    }
+}
+
+/// What to do about the identity platform's errors a service principal meets most, by their
+/// `AADSTS` number (Microsoft's "Microsoft Entra authentication and authorization error
+/// codes").
+fn aadsts_hint(description: &str) -> Option<&'static str> {
+    let number = description
+        .strip_prefix("AADSTS")?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?;
+    Some(match number {
+        "7000215" => {
+            "the client secret is wrong: use the secret's Value from Certificates & secrets, not its Secret ID"
+        }
+        "7000222" => "the client secret has expired: create a new one for the app",
+        "90002" => "the tenant was not found: check the Tenant ID",
+        "700016" => {
+            "the application was not found in the tenant: check the Client ID and the Tenant ID"
+        }
+        "7000229" | "65001" => {
+            "the app is not enabled in this tenant: an administrator must consent to it (or create its service principal)"
+        }
+        "70011" => "the scope was refused",
+        "50059" | "90014" => "the request named no usable tenant: check the Tenant ID",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -218,6 +218,9 @@ const ADDED_ACTIONS: &[&str] = &[
 /// `(action label, input label)`.
 const ADDITIONS: &[(&str, &str)] = &[
     ("Create Rows", "Start Row"),
+    // National clouds and private endpoints (docs/decisions.md, "Connections").
+    ("connection", "Cloud"),
+    ("connection", "API Base URL"),
     // Workspaces (docs/decisions.md, "Workspaces"): every action on a dataset, table or report.
     ("Create Dataset", "Workspace"),
     ("Create Rows", "Workspace"),
@@ -278,6 +281,16 @@ fn labels_comments_and_defaults_are_the_documentations() -> Result<()> {
         "Client Secret is a password input"
     );
     check_inputs("connection", CONNECTION.2, &connection.inputs)?;
+    // The documented connection stays first; the service principal one is an addition.
+    let keys: Vec<&str> = definition
+        .connections
+        .iter()
+        .map(|c| c.key.as_str())
+        .collect();
+    ensure!(
+        keys == ["oauth", "service-principal"],
+        "connections {keys:?}"
+    );
     // The documentation's actions, in its order, once the actions we add are set aside.
     let documented: Vec<&pbi_host::ActionDefinition> = definition
         .actions

@@ -124,8 +124,8 @@ fn the_component_exports_the_world_by_versioned_names() -> Result<()> {
     let expected = names(&source, source_world);
     assert_eq!(names(&decoded, decoded_world), expected);
     assert!(
-        expected.contains("powerbi:connector/actions@0.2.0")
-            && expected.contains("workflow:connector/definition@0.2.0"),
+        expected.contains("powerbi:connector/actions@0.3.0")
+            && expected.contains("workflow:connector/definition@0.3.0"),
         "{expected:?}"
     );
     Ok(())

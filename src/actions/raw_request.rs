@@ -14,7 +14,7 @@ use super::{Context, Single};
 use crate::definition::{Action, Input, InputType, MAX_RETRIES, MAX_TIMEOUT_MS};
 use crate::error::ActionError;
 use crate::exchange::{HttpDetails, Output};
-use crate::http::{API_BASE, Method, Request, Response, append_query};
+use crate::http::{Method, Request, Response, append_query};
 use crate::multipart::{self, Part};
 use crate::retry::RetryPolicy;
 
@@ -231,7 +231,8 @@ pub fn resolve_url(raw: &str) -> Result<String, ActionError> {
             return Err(ActionError::invalid(
                 KEY,
                 format!(
-                    "absolute URLs are refused: enter only the path after {API_BASE}, such as /datasets"
+                    "absolute URLs are refused: enter only the path after {}, such as /datasets",
+                    crate::http::api_base()
                 ),
             ));
         }
@@ -271,7 +272,10 @@ pub fn resolve_url(raw: &str) -> Result<String, ActionError> {
                 if kept.pop().is_none() {
                     return Err(ActionError::invalid(
                         KEY,
-                        format!("must stay under {API_BASE}: '..' climbs out of it"),
+                        format!(
+                            "must stay under {}: '..' climbs out of it",
+                            crate::http::api_base()
+                        ),
                     ));
                 }
             }
@@ -279,7 +283,7 @@ pub fn resolve_url(raw: &str) -> Result<String, ActionError> {
             _ => kept.push(segment),
         }
     }
-    let mut out = String::from(API_BASE);
+    let mut out = crate::http::api_base();
     for segment in kept {
         out.push('/');
         out.extend(utf8_percent_encode(segment, LOOSE));
@@ -555,6 +559,7 @@ fn output(response_type: ResponseType, response: Response) -> Output {
 mod tests {
     use super::*;
     use crate::exchange::{Exchange, drive, scripted::Scripted};
+    use crate::http::API_BASE;
 
     fn get(url: &str) -> RawRequestInput {
         RawRequestInput {

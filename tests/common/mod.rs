@@ -175,7 +175,11 @@ impl Harness {
         };
         let swagger = swagger_check::Swagger::load(&path).map_err(anyhow::Error::msg)?;
         let mut problems = Vec::new();
+        // The API's requests: the identity platform's endpoints are not in the swagger.
         for r in self.service.requests() {
+            if !r.path.starts_with("/v1.0/") {
+                continue;
+            }
             let target = match &r.query {
                 Some(q) => format!("{}?{q}", r.path),
                 None => r.path.clone(),

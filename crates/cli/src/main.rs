@@ -152,8 +152,10 @@ struct InputArgs {
 /// The connection, its token and where requests go, for `run` and `choices`.
 #[derive(Debug, Args)]
 struct ConnectionArgs {
-    /// A JSON file with the connection: authorize-url, token-url, scopes, client-id,
-    /// client-secret, access-token. PBI_CLIENT_ID and PBI_CLIENT_SECRET override it.
+    /// A JSON file with the connection: its inputs by key (client-id, client-secret, cloud,
+    /// ...), and `"connection": "service-principal"` for a service principal (tenant-id,
+    /// client-id, client-secret), whose tokens the host requests itself. PBI_CLIENT_ID and
+    /// PBI_CLIENT_SECRET override it.
     #[arg(long, value_name = "FILE")]
     connection: Option<PathBuf>,
     /// The access token to send.
@@ -177,8 +179,10 @@ struct ConnectionArgs {
 
 #[derive(Debug, Args)]
 struct LoginArgs {
-    /// A JSON file with the connection: authorize-url, token-url, scopes, client-id,
-    /// client-secret. PBI_CLIENT_ID and PBI_CLIENT_SECRET override it.
+    /// A JSON file with the connection: its inputs by key (authorize-url, token-url, scopes,
+    /// client-id, client-secret, cloud), or a service principal's (`"connection":
+    /// "service-principal"`, tenant-id, client-id, client-secret), whose credentials are
+    /// checked by requesting a token. PBI_CLIENT_ID and PBI_CLIENT_SECRET override it.
     #[arg(long, value_name = "FILE")]
     connection: Option<PathBuf>,
     /// Send the API's and the login's requests to this Power BI-compatible base URL
@@ -448,7 +452,10 @@ fn list_choices(component: Option<&Path>, args: ChoicesArgs) -> Result<ExitCode>
 /// `--allow-host`).
 fn connect(connector: &mut Connector, args: &ConnectionArgs) -> Result<(Value, Option<PathBuf>)> {
     let mut connection = read_connection(args.connection.as_deref())?;
+    let signs_in_by_itself = client_credentials(connector, &connection);
     let token_file = match (&args.token_file, &args.access_token) {
+        // A service principal's token comes from the host, which asks the component.
+        _ if signs_in_by_itself => None,
         (Some(path), _) => Some(path.clone()),
         (None, Some(_)) => None,
         // After `pbi login`, `pbi run` just works.
@@ -531,6 +538,21 @@ fn read_connection(path: Option<&Path>) -> Result<Map<String, Value>> {
     Ok(connection)
 }
 
+/// Whether the connection's definition (its `connection` key, else the first) is one whose
+/// component requests its own tokens (a service principal).
+fn client_credentials(connector: &Connector, connection: &Map<String, Value>) -> bool {
+    let chosen = connection
+        .get("connection")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let connections = &connector.definition().connections;
+    connections
+        .iter()
+        .find(|c| c.key == chosen)
+        .or(connections.first())
+        .is_some_and(|c| c.oauth2_type == "client_credentials")
+}
+
 /// The hosts the connection needs (plus `extra`), all sent to `service` when one is given.
 fn host_config(
     connector: &Connector,
@@ -558,6 +580,7 @@ fn login(component: Option<&Path>, args: LoginArgs) -> Result<ExitCode> {
     }
     let mut connection = read_connection(args.connection.as_deref())?;
     connection.remove("access-token");
+    let by_itself = client_credentials(&connector, &connection);
     let connection = Value::Object(connection);
     let config = host_config(
         &connector,
@@ -566,6 +589,18 @@ fn login(component: Option<&Path>, args: LoginArgs) -> Result<ExitCode> {
         &args.allow_host,
     );
     connector.set_config(config);
+    if by_itself {
+        // Nobody signs in: check the credentials by asking for a token, and keep nothing
+        // (`pbi run` asks again with the same connection file).
+        let tokens = connector
+            .oauth_request_token(&connection)?
+            .map_err(|error| anyhow!("the service principal cannot sign in: {error}"))?;
+        out!(
+            "Signed in as the service principal: a token valid for {} s was issued (not saved; `pbi run --connection FILE` asks for its own).",
+            tokens.expires_in_seconds.unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let path = match args.token_file {
         Some(path) => path,
         None => TokenFile::default_path()?,

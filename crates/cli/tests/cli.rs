@@ -285,3 +285,52 @@ fn run_saves_an_exported_report_with_save_body() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_service_principal_connection_file_runs_and_signs_in() -> Result<()> {
+    let service = ServiceHandle::spawn(ServiceConfig::seeded())?;
+    let file = std::env::temp_dir().join(format!("pbi-sp-{}.json", std::process::id()));
+    let connection = serde_json::json!({
+        "connection": "service-principal",
+        "tenant-id": service.tenant_id(),
+        "client-id": "pbi-local-sp",
+        "client-secret": "pbi-local-sp-secret",
+    });
+    std::fs::write(&file, connection.to_string())?;
+    let path = file.to_string_lossy().into_owned();
+    let url = service.base_url();
+    let login = pbi(&["login", "--connection", &path, "--service", &url])?;
+    let run = pbi(&[
+        "run",
+        "list-groups",
+        "--connection",
+        &path,
+        "--service",
+        &url,
+    ])?;
+    std::fs::remove_file(&file)?;
+    ensure!(login.status.success(), "{login:?}");
+    let said = String::from_utf8_lossy(&login.stdout);
+    ensure!(
+        said.contains("Signed in as the service principal"),
+        "{said}"
+    );
+    ensure!(run.status.success(), "{run:?}");
+    let groups: Value = serde_json::from_slice(&run.stdout)?;
+    ensure!(
+        groups["value"].as_array().is_some_and(|g| g.len() == 3),
+        "{groups}"
+    );
+    for output in [&login, &run] {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ensure!(
+            !all.contains("pbi-local-sp-secret"),
+            "the secret was printed: {all}"
+        );
+    }
+    Ok(())
+}

@@ -23,8 +23,9 @@ use crate::results::action_result;
 use crate::runner::{Dynamic, HostState, Runner, engine};
 use crate::typed::{Describe, ListChoices, OAuthAnswer, OAuthCall, OAuthInvocation};
 use crate::validate::{check_owned_inputs, schema_validator};
-use crate::value::{json_into_val, json_to_val, val_to_json};
+use crate::value::{json_into_val, val_to_json};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use url::Url;
@@ -67,7 +68,7 @@ pub struct Connector {
     runner: Runner,
     definition: ComponentDefinition,
     definition_value: Value,
-    /// The name of the exported actions interface, such as `powerbi:connector/actions@0.2.0`.
+    /// The name of the exported actions interface, such as `powerbi:connector/actions@0.3.0`.
     actions_interface: String,
     actions: BTreeMap<String, ActionFunc>,
     /// The oauth interface's functions; `None` when the component does not export it.
@@ -78,6 +79,8 @@ pub struct Connector {
     from_cache: bool,
     /// Each action's compiled input schema, made once at load.
     validators: BTreeMap<String, jsonschema::Validator>,
+    /// Tokens of client-credentials connections, by connection.
+    client_tokens: crate::client_tokens::ClientTokens,
 }
 
 impl std::fmt::Debug for Connector {
@@ -213,6 +216,7 @@ impl Connector {
             choices,
             from_cache: false,
             validators,
+            client_tokens: Default::default(),
         })
     }
 
@@ -268,22 +272,40 @@ impl Connector {
     }
 
     /// The hosts allowed by default for `connection`: the host of the definition's
-    /// `api-base-url` and of the connection's `authorize-url` and `token-url` (their
-    /// definition defaults when the connection leaves them empty).
+    /// `api-base-url`, the `hosts` its connection definition declares (for example every
+    /// national cloud's), and the hosts of the URLs among the connection's values and its
+    /// inputs' defaults (the sign-in URLs, an API Base URL).
     pub fn default_allow_hosts(&self, connection: &Value) -> Vec<String> {
         let mut urls = vec![self.definition.info.api_base_url.clone()];
-        for key in ["authorize-url", "token-url"] {
-            let given = connection
-                .get(key)
-                .and_then(Value::as_str)
-                .filter(|s| !s.trim().is_empty());
-            if let Some(url) = given.or_else(|| self.definition.connection_default(key)) {
-                urls.push(url.to_string());
-            }
-        }
+        let chosen = connection
+            .get(crate::connection::CONNECTION_KEY)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let definition = self
+            .definition
+            .connections
+            .iter()
+            .find(|c| c.key == chosen)
+            .or(self.definition.connections.first());
         let mut hosts: Vec<String> = Vec::new();
+        if let Some(definition) = definition {
+            hosts.extend(definition.hosts.iter().cloned());
+            urls.extend(definition.inputs.iter().filter_map(|i| i.default.clone()));
+        }
+        if let Some(values) = connection.as_object() {
+            urls.extend(
+                values
+                    .iter()
+                    .filter(|(k, _)| !SECRET_KEYS.contains(&k.as_str()))
+                    .filter_map(|(_, v)| v.as_str().map(str::to_string)),
+            );
+        }
         for url in urls {
-            if let Some(host) = Url::parse(&url)
+            let url = url.trim();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                continue;
+            }
+            if let Some(host) = Url::parse(url)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string))
                 && !hosts.contains(&host)
@@ -292,6 +314,29 @@ impl Connector {
             }
         }
         hosts
+    }
+
+    /// The connection's secret values, to scrub from logs and errors: those of
+    /// [`SECRET_KEYS`] and of every connection definition's `password` inputs.
+    fn secrets_of(&self, connection: &Value) -> Vec<String> {
+        let password_keys = self
+            .definition
+            .connections
+            .iter()
+            .flat_map(|c| c.inputs.iter())
+            .filter(|i| i.type_ == crate::InputType::Password)
+            .map(|i| i.key.as_str());
+        let mut secrets: Vec<String> = SECRET_KEYS
+            .iter()
+            .copied()
+            .chain(password_keys)
+            .filter_map(|key| connection.get(key).and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        secrets.sort();
+        secrets.dedup();
+        secrets
     }
 
     /// Checks `inputs` against the action's definition and converts them to the action's
@@ -362,12 +407,91 @@ impl Connector {
         connection: &Value,
         inputs: Value,
     ) -> Result<Invocation, HostError> {
-        let call = match self.prepare(action_key, connection, inputs)? {
+        let (connection, kept) = match self.with_client_token(connection)? {
+            Ok(ready) => ready,
+            Err(error) => return Ok(refused(error)),
+        };
+        let call = match self.prepare(action_key, &connection, inputs)? {
             Prepared::Refused(invocation) => return Ok(invocation),
             Prepared::Call(call) => call,
         };
         let called = self.runner.call(action_key, call.dynamic, call.egress)?;
-        invocation(action_key, called, &call.secrets)
+        let invocation = invocation(action_key, called, &call.secrets)?;
+        self.forget_refused_token(&invocation, kept);
+        Ok(invocation)
+    }
+
+    /// `connection`, with a token when it is a client-credentials connection without one:
+    /// the one kept for it, else a new one the component requests (`request-token`), kept
+    /// until [`crate::RENEW_BEFORE`] before it expires; and the cache key of a kept token. A
+    /// refused token request is the invocation's error.
+    fn with_client_token<'a>(
+        &self,
+        connection: &'a Value,
+    ) -> Result<Result<WithToken<'a>, ActionError>, HostError> {
+        let given = connection
+            .get(crate::connection::ACCESS_TOKEN)
+            .and_then(Value::as_str)
+            .is_some_and(|t| !t.is_empty());
+        let chosen = connection
+            .get(crate::connection::CONNECTION_KEY)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let definition = self
+            .definition
+            .connections
+            .iter()
+            .find(|c| c.key == chosen)
+            .or(self.definition.connections.first());
+        let client_credentials = definition.is_some_and(|d| d.oauth2_type == "client_credentials");
+        if given || !client_credentials {
+            return Ok(Ok((Cow::Borrowed(connection), None)));
+        }
+        let secrets = self.secrets_of(connection);
+        let typed = typed_connection(connection, &secrets)?;
+        let key = crate::client_tokens::ClientTokens::key(&typed);
+        let with = |token: String| {
+            let mut filled = connection.clone();
+            if let Some(object) = filled.as_object_mut() {
+                object.insert(crate::connection::ACCESS_TOKEN.into(), token.into());
+            }
+            filled
+        };
+        if let Some(token) = self.client_tokens.get(key) {
+            return Ok(Ok((Cow::Owned(with(token)), Some(key))));
+        }
+        match self.oauth_request_token(connection)? {
+            Ok(tokens) => {
+                self.client_tokens
+                    .put(key, tokens.access_token.clone(), tokens.expires_in_seconds);
+                Ok(Ok((Cow::Owned(with(tokens.access_token)), Some(key))))
+            }
+            Err(e) => Ok(Err(e.into())),
+        }
+    }
+
+    /// Drops the kept token the service refused (401, or 403 `TokenExpired`): the next
+    /// invocation asks for a new one.
+    fn forget_refused_token(&self, invocation: &Invocation, kept: Option<u64>) {
+        if let (Some(key), Err(e)) = (kept, &invocation.result)
+            && matches!(
+                e.kind,
+                crate::ErrorKind::Unauthorized | crate::ErrorKind::TokenExpired
+            )
+        {
+            self.client_tokens.forget(key);
+        }
+    }
+
+    /// Requests a token with the connection's own credentials (`request-token`, for a
+    /// client-credentials connection such as a service principal). [`Connector::invoke`]
+    /// does this by itself, and keeps the token, for such a connection without an
+    /// `access-token`.
+    pub fn oauth_request_token(
+        &self,
+        connection: &Value,
+    ) -> Result<Result<TokenSet, OAuthError>, HostError> {
+        self.call_oauth::<TokenSet>(OAuthCall::RequestToken, connection, Vec::new())
     }
 
     /// [`Connector::invoke_owned`] for async engines: the same checks, instance, limits and
@@ -384,7 +508,11 @@ impl Connector {
         connection: &Value,
         inputs: Value,
     ) -> Result<Invocation, HostError> {
-        let call = match self.prepare(action_key, connection, inputs)? {
+        let (connection, kept) = match self.with_client_token(connection)? {
+            Ok(ready) => ready,
+            Err(error) => return Ok(refused(error)),
+        };
+        let call = match self.prepare(action_key, &connection, inputs)? {
             Prepared::Refused(invocation) => return Ok(invocation),
             Prepared::Call(call) => call,
         };
@@ -392,7 +520,9 @@ impl Connector {
             .runner
             .call_async(action_key, call.dynamic, call.egress)
             .await?;
-        invocation(action_key, called, &call.secrets)
+        let invocation = invocation(action_key, called, &call.secrets)?;
+        self.forget_refused_token(&invocation, kept);
+        Ok(invocation)
     }
 
     /// Everything an invocation needs before its call: the inputs checked and converted (or
@@ -415,19 +545,13 @@ impl Connector {
             }
         };
 
-        let secrets = secrets_of(connection);
-        let none = Value::Object(Default::default());
-        let connection_json = if connection.is_null() {
-            &none
-        } else {
-            connection
-        };
+        let secrets = self.secrets_of(connection);
+        let typed = typed_connection(connection, &secrets)?;
+        check_connection(&self.definition, &typed)?;
         let mut params = Vec::with_capacity(func.params.len());
-        for (name, ty) in &func.params {
+        for (name, _) in &func.params {
             if name == CONNECTION_PARAM {
-                let val = json_to_val(Some(connection_json), ty)
-                    .map_err(|e| HostError::Connection(scrub(&e.to_string(), &secrets)))?;
-                params.push(val);
+                params.push(connection_val(&typed));
             } else if let Some(input) = input_val.take() {
                 params.push(input);
             } else {
@@ -525,9 +649,10 @@ impl Connector {
             .oauth
             .clone()
             .ok_or_else(|| HostError::MissingExport(format!("oauth#{function}")))?;
-        let mut secrets = secrets_of(connection);
+        let mut secrets = self.secrets_of(connection);
         secrets.extend(secret_args.into_iter().filter(|s| !s.is_empty()));
         let typed = typed_connection(connection, &secrets)?;
+        check_connection(&self.definition, &typed)?;
         let egress = self.egress(connection, secrets.clone());
         // The guest's logs are dropped on success: they may hold what the token endpoint
         // answered. A failure's logs are scrubbed of every secret the host knows.
@@ -619,8 +744,9 @@ impl Connector {
             Ok(request) => request,
             Err(error) => return Ok(Err(*error)),
         };
-        let secrets = secrets_of(connection);
+        let secrets = self.secrets_of(connection);
         let typed = typed_connection(connection, &secrets)?;
+        check_connection(&self.definition, &typed)?;
         let egress = self.egress(connection, secrets.clone());
         let answer = self
             .runner
@@ -652,23 +778,75 @@ impl Connector {
     }
 }
 
-/// The connection's secret values, to scrub from logs and errors.
-fn secrets_of(connection: &Value) -> Vec<String> {
-    SECRET_KEYS
-        .iter()
-        .filter_map(|key| connection.get(*key).and_then(Value::as_str))
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// The connection object as the contract's typed record (null: all empty). Conversion errors
 /// name the field, never the value, and are scrubbed of `secrets` anyway.
 fn typed_connection(connection: &Value, secrets: &[String]) -> Result<Connection, HostError> {
-    match connection {
-        Value::Null => Ok(Connection::default()),
-        other => serde_json::from_value(other.clone())
-            .map_err(|e| HostError::Connection(scrub(&e.to_string(), secrets))),
+    Connection::from_json(connection).map_err(|e| HostError::Connection(scrub(&e, secrets)))
+}
+
+/// Checks a connection against the component's connection definitions: a known connection,
+/// and only its inputs' keys (a misspelt key would otherwise be silently ignored).
+fn check_connection(definition: &ComponentDefinition, c: &Connection) -> Result<(), HostError> {
+    if definition.connections.is_empty() {
+        return Ok(());
+    }
+    let chosen = if c.key.is_empty() {
+        definition.connections.first()
+    } else {
+        definition.connections.iter().find(|d| d.key == c.key)
+    };
+    let Some(chosen) = chosen else {
+        let keys: Vec<&str> = definition
+            .connections
+            .iter()
+            .map(|d| d.key.as_str())
+            .collect();
+        return Err(HostError::Connection(format!(
+            "unknown connection {:?}; the component has {}",
+            c.key,
+            keys.join(", ")
+        )));
+    };
+    for key in c.values.keys() {
+        if !chosen.inputs.iter().any(|i| &i.key == key) {
+            let known: Vec<&str> = chosen.inputs.iter().map(|i| i.key.as_str()).collect();
+            return Err(HostError::Connection(format!(
+                "unknown connection value {key:?}; the {} connection takes {}",
+                chosen.key,
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The connection record as a dynamic value, for an action's call.
+fn connection_val(c: &Connection) -> Val {
+    let text = |s: &str| Val::String(s.to_string());
+    Val::Record(vec![
+        ("key".into(), text(&c.key)),
+        (
+            "values".into(),
+            Val::List(
+                c.values
+                    .iter()
+                    .map(|(k, v)| Val::Tuple(vec![text(k), text(v)]))
+                    .collect(),
+            ),
+        ),
+        ("access-token".into(), text(&c.access_token)),
+    ])
+}
+
+/// A connection ready for a call, and the cache key of the kept token it carries.
+type WithToken<'a> = (Cow<'a, Value>, Option<u64>);
+
+/// An invocation that failed before the call.
+fn refused(error: ActionError) -> Invocation {
+    Invocation {
+        result: Err(error),
+        logs: String::new(),
+        requests: Vec::new(),
     }
 }
 

@@ -50,7 +50,7 @@ pub(crate) fn exported_functions(
 }
 
 /// The exported interface named [`ACTIONS_INTERFACE`], in whatever package and version
-/// (`powerbi:connector/actions@0.2.0`).
+/// (`powerbi:connector/actions@0.3.0`).
 pub(crate) fn actions_interface(
     engine: &Engine,
     component: &Component,

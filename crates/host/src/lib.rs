@@ -36,6 +36,7 @@
 pub mod bindings;
 pub mod cache;
 mod choices;
+mod client_tokens;
 mod config;
 mod connection;
 mod connector;
@@ -59,8 +60,9 @@ mod validate;
 pub mod value;
 
 pub use choices::ChoicesPage;
+pub use client_tokens::RENEW_BEFORE;
 pub use config::HostConfig;
-pub use connection::{Connection, SECRET_KEYS};
+pub use connection::{ACCESS_TOKEN, CONNECTION_KEY, Connection, SECRET_KEYS};
 pub use connector::{CONNECTION_PARAM, Connector};
 pub use definition::{
     ActionDefinition, Choice, ComponentDefinition, ComponentInfo, ConnectionDefinition,

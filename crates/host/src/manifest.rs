@@ -67,7 +67,9 @@ pub fn input_schema(input: &InputDefinition) -> Value {
                 schema.insert("minLength".into(), 1.into());
             }
             if input.type_ == InputType::Password {
+                // A secret: forms render a password field and never show it back.
                 schema.insert("writeOnly".into(), true.into());
+                schema.insert("format".into(), "password".into());
             }
         }
         InputType::Boolean => {
@@ -205,6 +207,35 @@ fn manifest_input(input: &InputDefinition) -> Value {
     Value::Object(out)
 }
 
+/// The JSON Schema of a connection's values: its inputs, secrets `writeOnly` with
+/// `format: password`, and `connection`, the connection's key, as a constant.
+pub fn connection_schema(connection: &crate::ConnectionDefinition) -> Value {
+    let mut properties: Map<String, Value> = connection
+        .inputs
+        .iter()
+        .map(|input| (input.key.clone(), input_schema(input)))
+        .collect();
+    properties.insert(
+        crate::CONNECTION_KEY.into(),
+        json!({"title": "Connection", "const": connection.key}),
+    );
+    let required: Vec<&str> = connection
+        .inputs
+        .iter()
+        .filter(|i| must_be_given(i))
+        .map(|i| i.key.as_str())
+        .collect();
+    json!({
+        "$schema": SCHEMA_DIALECT,
+        "title": connection.label,
+        "description": connection.comments,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
 /// The component manifest. `examples` maps action keys to an example of their output
 /// (captured from the local service by a test); actions without one get none.
 pub fn manifest(definition: &ComponentDefinition, examples: &Map<String, Value>) -> Value {
@@ -218,6 +249,8 @@ pub fn manifest(definition: &ComponentDefinition, examples: &Map<String, Value>)
                 "comments": c.comments,
                 "oauth2Type": c.oauth2_type,
                 "inputs": c.inputs.iter().map(manifest_input).collect::<Vec<_>>(),
+                "hosts": c.hosts,
+                "schema": connection_schema(c),
             })
         })
         .collect();

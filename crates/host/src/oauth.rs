@@ -142,6 +142,32 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
+/// A token request's failure as the error of the invocation that needed the token: a wrong
+/// connection value is `invalid-input` naming it, refused credentials `unauthorized`, an
+/// unreachable endpoint `transport`.
+impl From<OAuthError> for crate::invoke::ActionError {
+    fn from(e: OAuthError) -> Self {
+        use crate::invoke::ErrorKind;
+        let kind = match e.kind {
+            OAuthErrorKind::InvalidInput => ErrorKind::InvalidInput,
+            OAuthErrorKind::AuthorizeAgain | OAuthErrorKind::InvalidClient => {
+                ErrorKind::Unauthorized
+            }
+            OAuthErrorKind::Service => ErrorKind::Service,
+            OAuthErrorKind::Transport => ErrorKind::Transport,
+        };
+        crate::invoke::ActionError {
+            kind,
+            message: format!("signing in failed: {}", e.message),
+            input: e.input,
+            status: None,
+            code: e.code,
+            retry_after_seconds: None,
+            progress: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

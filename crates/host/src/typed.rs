@@ -1,5 +1,5 @@
 //! The typed calls of the contract's fixed interfaces, through [`crate::bindings`]: `describe`,
-//! the three oauth functions and `list-choices`, each a [`GuestCall`] the runner makes in a
+//! the oauth functions and `list-choices`, each a [`GuestCall`] the runner makes in a
 //! fresh instance.
 
 use crate::bindings::{choices_iface, definition_iface, oauth_iface, types_iface};
@@ -38,6 +38,7 @@ pub(crate) enum OAuthCall {
     Refresh {
         refresh_token: String,
     },
+    RequestToken,
 }
 
 impl OAuthCall {
@@ -47,6 +48,7 @@ impl OAuthCall {
             Self::Authorize { .. } => "authorize",
             Self::ExchangeCode { .. } => "exchange-code",
             Self::Refresh { .. } => "refresh",
+            Self::RequestToken => "request-token",
         }
     }
 }
@@ -109,6 +111,10 @@ impl GuestCall for OAuthInvocation {
                 .map(OAuthAnswer::Tokens),
             OAuthCall::Refresh { refresh_token } => guest
                 .call_refresh(&mut *store, c, &refresh_token)
+                .await?
+                .map(OAuthAnswer::Tokens),
+            OAuthCall::RequestToken => guest
+                .call_request_token(&mut *store, c)
                 .await?
                 .map(OAuthAnswer::Tokens),
         })

@@ -14,13 +14,10 @@ const TOKEN: &str = "test-access-token-0123456789";
 const SECRET: &str = "test-client-secret-abcdefgh";
 
 fn connection() -> Value {
-    Connection {
-        client_id: "test-app".into(),
-        client_secret: SECRET.into(),
-        access_token: TOKEN.into(),
-        ..Connection::default()
-    }
-    .to_json()
+    Connection::with_access_token(TOKEN)
+        .with("client-id", "test-app")
+        .with("client-secret", SECRET)
+        .to_json()
 }
 
 /// The bundled component, with every default host sent to `recorder` and nothing else

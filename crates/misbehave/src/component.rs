@@ -294,6 +294,10 @@ impl wo::Guest for Component {
     fn refresh(_: wt::Connection, _: String) -> Result<wo::TokenSet, wo::OauthError> {
         Err(unsupported())
     }
+
+    fn request_token(_: wt::Connection) -> Result<wo::TokenSet, wo::OauthError> {
+        Err(unsupported())
+    }
 }
 
 /// The picker that lists `Item 1` to `Item 25`.

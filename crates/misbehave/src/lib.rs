@@ -3,7 +3,7 @@
 //! README for what each action proves about the host.
 //!
 //! Its world (`wit/misbehave.wit`, package `misbehave:component@0.1.0`) includes the generic
-//! contract `workflow:connector/base@0.2.0` and exports its own `actions` interface, so the
+//! contract `workflow:connector/base@0.3.0` and exports its own `actions` interface, so the
 //! generic host loads it like any connector. Each action is named by what it does:
 //!
 //! | action | what it does |

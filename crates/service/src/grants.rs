@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::ServiceConfig;
 use crate::pkce;
+use crate::record::TokenRequest;
 
 /// The resource URI of the Power BI REST API (v1 `resource`, prefix of v2 scopes).
 pub(crate) const POWER_BI_RESOURCE: &str = "https://analysis.windows.net/powerbi/api";
@@ -63,6 +64,62 @@ impl std::fmt::Debug for OAuthClient {
             .field("client_id", &self.client_id)
             .field("client_secret", &secret)
             .field("redirect_uris", &self.redirect_uris)
+            .finish()
+    }
+}
+
+/// A service principal: an application that signs in as itself with the OAuth 2.0 client
+/// credentials grant (`grant_type=client_credentials`), with no user.
+///
+/// Power BI calls made with its tokens have no My workspace. `consented: false` emulates an
+/// application registered elsewhere that has no service principal in the emulated tenant
+/// (no admin consent): its token requests fail with AADSTS7000229 once its secret is
+/// checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServicePrincipal {
+    /// The application (client) id.
+    pub client_id: String,
+    /// The client secret (its value, not its id).
+    pub client_secret: String,
+    /// The application's display name. The emulator shows it nowhere (Microsoft's token
+    /// errors name the application by id); it is kept for tests and tools.
+    pub display_name: String,
+    /// Whether the application has a service principal in the emulated tenant (admin
+    /// consent given); default `true`.
+    pub consented: bool,
+}
+
+impl ServicePrincipal {
+    /// A consented service principal with these credentials.
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        display_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            display_name: display_name.into(),
+            consented: true,
+        }
+    }
+
+    /// The same principal with `consented` set.
+    #[must_use]
+    pub fn with_consent(mut self, consented: bool) -> Self {
+        self.consented = consented;
+        self
+    }
+}
+
+// Hand-written so that printing a configuration never shows a secret.
+impl std::fmt::Debug for ServicePrincipal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServicePrincipal")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("display_name", &self.display_name)
+            .field("consented", &self.consented)
             .finish()
     }
 }
@@ -161,6 +218,13 @@ pub(crate) enum Rejected {
 #[derive(Debug)]
 pub(crate) struct Login {
     pub clients: Vec<OAuthClient>,
+    pub service_principals: Vec<ServicePrincipal>,
+    /// The emulated directory's tenant id (a GUID) and its domain name.
+    pub tenant_id: String,
+    pub tenant_domain: String,
+    /// The token requests received, oldest first, at most `max_token_requests`.
+    pub token_requests: std::collections::VecDeque<TokenRequest>,
+    pub max_token_requests: usize,
     pub access_token_lifetime: Duration,
     pub code_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
@@ -177,6 +241,11 @@ impl Login {
     pub fn new(config: &ServiceConfig) -> Self {
         Self {
             clients: config.oauth_clients.clone(),
+            service_principals: config.service_principals.clone(),
+            tenant_id: config.tenant_id.clone(),
+            tenant_domain: config.tenant_domain.clone(),
+            token_requests: std::collections::VecDeque::new(),
+            max_token_requests: config.max_recorded_requests,
             access_token_lifetime: config.access_token_lifetime,
             code_lifetime: config.code_lifetime,
             refresh_token_lifetime: config.refresh_token_lifetime,
@@ -194,6 +263,37 @@ impl Login {
     pub fn register(&mut self, client: OAuthClient) {
         self.clients.retain(|c| c.client_id != client.client_id);
         self.clients.push(client);
+    }
+
+    pub fn service_principal(&self, client_id: &str) -> Option<&ServicePrincipal> {
+        self.service_principals
+            .iter()
+            .find(|p| p.client_id == client_id)
+    }
+
+    /// Adds a service principal, replacing one with the same client id.
+    pub fn register_service_principal(&mut self, principal: ServicePrincipal) {
+        self.service_principals
+            .retain(|p| p.client_id != principal.client_id);
+        self.service_principals.push(principal);
+    }
+
+    /// Whether `tenant` names the emulated directory: its id (any case) or its domain
+    /// (any case, as DNS names compare).
+    pub fn is_own_tenant(&self, tenant: &str) -> bool {
+        tenant.eq_ignore_ascii_case(&self.tenant_id)
+            || tenant.eq_ignore_ascii_case(&self.tenant_domain)
+    }
+
+    /// Logs a token request, dropping the oldest beyond the maximum.
+    pub fn record_token_request(&mut self, request: TokenRequest) {
+        if self.max_token_requests == 0 {
+            return;
+        }
+        while self.token_requests.len() >= self.max_token_requests {
+            self.token_requests.pop_front();
+        }
+        self.token_requests.push_back(request);
     }
 
     /// Stores a new authorization code and returns it.
@@ -453,7 +553,10 @@ mod tests {
             login.refresh_token(&rt2, "c").err(),
             Some(Rejected::Revoked)
         );
-        assert!(format!("{:?}", ServiceConfig::default()).contains("[redacted]"));
-        assert!(!format!("{:?}", ServiceConfig::default()).contains("pbi-local-secret"));
+        let config = format!("{:?}", ServiceConfig::default());
+        assert!(config.contains("[redacted]"));
+        assert!(!config.contains("pbi-local-secret"), "{config}");
+        assert!(!config.contains("pbi-local-sp-secret"), "{config}");
+        assert!(config.contains("pbi-local-sp"), "{config}");
     }
 }

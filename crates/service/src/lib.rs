@@ -208,13 +208,30 @@
 //!   with another method → 405 `MethodNotAllowed`; a body over
 //!   [`ServiceConfig::max_request_body_bytes`] → 413. Every API answer carries a `RequestId`
 //!   header. Missing, malformed or unknown tokens → 401 `PowerBINotAuthorizedException`.
+//! - **Service principals.** A token from the client credentials grant (or
+//!   [`ServiceHandle::issue_service_principal_token`]) is a service principal's. Microsoft
+//!   documents that a service principal has no My workspace: every My workspace operation
+//!   (`/v1.0/myorg/datasets`, `/reports`, `/dashboards`, `/imports` and below, whatever the
+//!   method, known id or not) answers 401 `PowerBINotAuthorizedException` in the message-less
+//!   shape, after the token check (an expired token is still 403) and before any 404
+//!   (public reports show 401 for Get Reports with a service principal,
+//!   microsoft/powerbi-powershell issue 108; the body is unverified). List / Create / Get /
+//!   Delete Group and everything under `/groups/{groupId}` work as for the user: the
+//!   principal is taken to be a member of every workspace the user is (workspaces added with
+//!   [`ServiceHandle::add_hidden_group`] stay 404). Refresh Dataset with a `notifyOption`
+//!   other than `NoNotification` is 400 `InvalidRequest` (Swagger: the parameter "is not
+//!   applicable to ... API operations with a service principal"; the status and wording
+//!   are unverified), checked after the body's own validation and before the capacity,
+//!   push-dataset and running-refresh checks. User tokens are unaffected.
 //!
 //! # Login endpoints (Microsoft identity platform)
 //!
-//! The same server answers Microsoft's OAuth 2.0 authorization code flow, in place of
-//! `https://login.microsoftonline.com` ([`ServiceHandle::login_base_url`]). No bearer token
-//! is needed there. `{tenant}` is `common`, `organizations`, a GUID or a domain name; all
-//! name the one emulated directory (`consumers` and other names are AADSTS900023).
+//! The same server answers Microsoft's OAuth 2.0 authorization code flow and the client
+//! credentials grant of service principals, in place of `https://login.microsoftonline.com`
+//! ([`ServiceHandle::login_base_url`]). No bearer token is needed there. `{tenant}` is
+//! `common`, `organizations`, a GUID or a domain name; in the authorization code flow all
+//! name the one emulated directory (`consumers` and other names are AADSTS900023); the
+//! client credentials grant is stricter (below).
 //!
 //! | endpoint | call | success |
 //! |---|---|---|
@@ -222,6 +239,9 @@
 //! | v2 authorize | `GET /{tenant}/oauth2/v2.0/authorize?...&scope=..` (no `resource`) | 302, the same |
 //! | v1 token | `POST /{tenant}/oauth2/token` (form) | 200 JSON, numbers as strings |
 //! | v2 token | `POST /{tenant}/oauth2/v2.0/token` (form) | 200 JSON |
+//!
+//! The token endpoints take `grant_type` `authorization_code`, `refresh_token` and
+//! `client_credentials`.
 //!
 //! - **Clients** are [`ServiceConfig::oauth_clients`] (default `pbi-local-client` /
 //!   `pbi-local-secret`, redirect URI `http://localhost`) plus
@@ -246,8 +266,8 @@
 //! - **Token requests** must be `application/x-www-form-urlencoded` (else 400
 //!   `invalid_request` AADSTS9002313); `GET` is AADSTS900561. Checks in order: tenant,
 //!   media type, `grant_type` present (AADSTS900144), v2 with `resource` (AADSTS90100),
-//!   grant type (`unsupported_grant_type` AADSTS70003 for all but `authorization_code` and
-//!   `refresh_token`), then the client: `client_id` + `client_secret` in the body or HTTP
+//!   grant type (`unsupported_grant_type` AADSTS70003 for all but `authorization_code`,
+//!   `refresh_token` and `client_credentials`), then (for the first two) the client: `client_id` + `client_secret` in the body or HTTP
 //!   Basic (id and secret accepted raw or form-urlencoded; both methods at once is
 //!   AADSTS9002313); unknown client 400 `unauthorized_client` AADSTS700016; no secret 401
 //!   `invalid_client` AADSTS7000218; wrong secret 401 `invalid_client` AADSTS7000215.
@@ -265,6 +285,50 @@
 //!   rotation with [`ServiceConfig::revoke_rotated_refresh_tokens`]) AADSTS50173; older than
 //!   [`ServiceConfig::refresh_token_lifetime`] AADSTS700082. Every refresh returns a new
 //!   refresh token; the old one stays valid unless rotation revokes it.
+//! - **`client_credentials`** (Microsoft's "OAuth 2.0 client credentials flow"): a service
+//!   principal of [`ServiceConfig::service_principals`] (default `pbi-local-sp` /
+//!   `pbi-local-sp-secret`) or [`ServiceHandle::register_service_principal`] signs in as
+//!   itself. The `oauth_clients` of the authorization code flow are not service principals
+//!   here, nor the reverse: another list's id is AADSTS700016 (a simplification: Entra lets
+//!   any confidential application use both). Checks after the common ones above, in order
+//!   (the order is unverified):
+//!   1. The tenant: `common` or `organizations` → 400 `invalid_request` AADSTS50059 "No
+//!      tenant-identifying information found ..." (as public reports show for these
+//!      endpoints; Microsoft documents only that a GUID or domain is required);
+//!      `consumers` is AADSTS900023 as everywhere. Only [`ServiceConfig::tenant_id`] and
+//!      [`ServiceConfig::tenant_domain`] are known (ignoring case); any other GUID or domain
+//!      → 400 `invalid_tenant` AADSTS90002 "Tenant '..' not found. ..." (the error and text
+//!      of Microsoft's current answers, recorded in public issues; older answers said
+//!      `invalid_request`).
+//!   2. The client, as for the other grants (body or Basic, not both: AADSTS9002313; no
+//!      `client_id` AADSTS900144): unknown 400 `unauthorized_client` AADSTS700016; no or
+//!      empty secret 401 `invalid_client` AADSTS7000218; wrong secret 401 `invalid_client`
+//!      AADSTS7000215 "Invalid client secret provided. Ensure the secret being sent in the
+//!      request is the client secret value, not the client secret ID, ...".
+//!   3. Consent: a principal with `consented: false` → 401 `invalid_client` AADSTS7000229
+//!      "The client application .. is missing service principal in the tenant .." (the
+//!      `error` is what MSAL reports for this code; the status is unverified).
+//!   4. v2 `scope` must be exactly one `{resource}/.default` (suffix spelled exactly):
+//!      missing or blank → 400 `invalid_request` AADSTS900144; one scope without the suffix
+//!      (a delegated permission such as `.../Dataset.ReadWrite.All`, a bare `.default`) →
+//!      400 `invalid_scope` AADSTS1002012 "... Client credential flows must have a scope
+//!      value with /.default suffixed to the resource identifier (application ID URI)."
+//!      (Microsoft's current code; older answers and the flow's documentation show
+//!      AADSTS70011 for invalid scopes); several scopes (other resources, `offline_access`)
+//!      → 400 `invalid_scope` AADSTS70011. v1 takes `resource` instead (missing: AADSTS500013)
+//!      and ignores `scope`.
+//!   5. The resource: Power BI (as for the other grants) gets a token the API accepts as a
+//!      service principal's; Microsoft Graph (`https://graph.microsoft.com`) a token the API
+//!      rejects (401); any other → 400 `invalid_resource` AADSTS500011 "The resource
+//!      principal named .. was not found in the tenant named ..".
+//!
+//!   Answers: v2 `{"token_type":"Bearer","expires_in":n,"ext_expires_in":n,"access_token"}`
+//!   — no `scope`, no `refresh_token`, as Microsoft documents; v1 `token_type`,
+//!   `expires_in`, `ext_expires_in`, `expires_on`, `not_before` (strings), `resource`,
+//!   `access_token`, no refresh token. Lifetimes as below. Error descriptions never hold a
+//!   secret: any registered secret or secret the request presented is replaced by
+//!   `[redacted]` (so a client that swaps its id and secret does not see the secret echoed
+//!   as an application id).
 //! - **What is granted.** v1 takes the token request's `resource`, else the authorize
 //!   request's (none at all: AADSTS500013) and ignores `scope`. v2 takes the token request's
 //!   `scope`, else the authorize request's, else (a v1 code) `{resource}/user_impersonation`.
@@ -293,7 +357,10 @@
 //!   `client_secret`, `code`, `code_verifier`, `refresh_token`, `access_token` (and
 //!   `id_token`, `client_assertion`, `assertion`, `password`) in the query and in form or
 //!   JSON bodies read `[redacted]`, as does every `Authorization` value. Injected faults
-//!   apply to login paths as to API ones.
+//!   apply to login paths as to API ones. [`ServiceHandle::token_requests`] shows what each
+//!   token request sent, as the endpoint read it: the decoded form fields (credentials
+//!   redacted), whether the secret came in the body or by Basic, the Basic client id (never
+//!   its secret), and the status and AADSTS code answered.
 //!
 //! [`revoke_all_refresh_tokens`]: ServiceHandle::revoke_all_refresh_tokens
 #![deny(missing_docs)]
@@ -329,8 +396,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub use fault::{Fault, FaultKind};
-pub use grants::OAuthClient;
-pub use record::RecordedRequest;
+pub use grants::{OAuthClient, ServicePrincipal};
+pub use record::{ClientAuthentication, RecordedRequest, TokenEndpoint, TokenRequest};
 pub use tokens::{TokenStatus, TokenStore};
 
 use state::{Dashboard, Group, Report, Shared, Table, same_id};
@@ -369,6 +436,17 @@ pub struct ServiceConfig {
     /// `pbi-local-client` with secret `pbi-local-secret` and the redirect URI
     /// `http://localhost` (any port, by the loopback rule).
     pub oauth_clients: Vec<OAuthClient>,
+    /// The service principals (applications signing in as themselves with the client
+    /// credentials grant). Default: one consented principal `pbi-local-sp` with secret
+    /// `pbi-local-sp-secret`, named `pbi-local-sp`. They are apart from
+    /// [`oauth_clients`](Self::oauth_clients): neither list's ids work in the other's flows.
+    pub service_principals: Vec<ServicePrincipal>,
+    /// The emulated directory's tenant id (default
+    /// `2f4a9c1e-6b3d-4e8f-a5c7-9d1b0e2f3a4c`): with [`tenant_domain`](Self::tenant_domain),
+    /// the only tenant the client credentials grant accepts in the token URL.
+    pub tenant_id: String,
+    /// The emulated directory's domain name (default `contoso.onmicrosoft.com`).
+    pub tenant_domain: String,
     /// The lifetime of access tokens the login endpoints issue (default one hour); see
     /// [`ServiceHandle::set_access_token_lifetime`] to change it while running.
     pub access_token_lifetime: Duration,
@@ -435,6 +513,13 @@ impl Default for ServiceConfig {
                 // `pbi login` listens on /callback.
                 ["http://localhost", "http://localhost/callback"],
             )],
+            service_principals: vec![ServicePrincipal::new(
+                "pbi-local-sp",
+                "pbi-local-sp-secret",
+                "pbi-local-sp",
+            )],
+            tenant_id: "2f4a9c1e-6b3d-4e8f-a5c7-9d1b0e2f3a4c".to_owned(),
+            tenant_domain: "contoso.onmicrosoft.com".to_owned(),
             access_token_lifetime: Duration::from_secs(3600),
             code_lifetime: Duration::from_secs(600),
             refresh_token_lifetime: Duration::from_secs(90 * 86_400),
@@ -568,6 +653,29 @@ impl ServiceHandle {
         self.shared.login().register(client);
     }
 
+    /// Registers a service principal with the login endpoints, replacing one with the same
+    /// client id (e.g. to withdraw its consent or change its secret).
+    pub fn register_service_principal(&self, principal: ServicePrincipal) {
+        self.shared.login().register_service_principal(principal);
+    }
+
+    /// The emulated directory's tenant id, for token URLs of the client credentials grant
+    /// (`{login_base_url}/{tenant_id}/oauth2/v2.0/token`).
+    pub fn tenant_id(&self) -> String {
+        self.shared.login().tenant_id.clone()
+    }
+
+    /// Every request that reached a token endpoint (v1 or v2, any grant) since the start or
+    /// the last [`clear_requests`](Self::clear_requests), oldest first, up to
+    /// [`ServiceConfig::max_recorded_requests`] of the latest: the form fields decoded with
+    /// credentials redacted, how the client secret was presented (body or Basic), the
+    /// Basic client id, and the status and AADSTS code answered. No secret is kept in
+    /// clear. Requests answered by an injected fault never reach the endpoint and are only
+    /// in [`requests`](Self::requests).
+    pub fn token_requests(&self) -> Vec<TokenRequest> {
+        self.shared.login().token_requests.iter().cloned().collect()
+    }
+
     /// Sets the lifetime of access tokens the login endpoints issue from now on; tokens
     /// already issued keep theirs.
     pub fn set_access_token_lifetime(&self, lifetime: Duration) {
@@ -609,6 +717,21 @@ impl ServiceHandle {
     /// A new bearer token valid for `lifetime`.
     pub fn issue_token_with_lifetime(&self, lifetime: Duration) -> String {
         self.shared.tokens.issue(lifetime)
+    }
+
+    /// A new bearer token of the first configured service principal (`pbi-local-sp` when
+    /// there is none), valid for one hour, as the client credentials grant issues: the API
+    /// treats it as a service principal's (no My workspace, no refresh notifications).
+    pub fn issue_service_principal_token(&self) -> String {
+        let client_id = self
+            .shared
+            .login()
+            .service_principals
+            .first()
+            .map_or_else(|| "pbi-local-sp".to_owned(), |p| p.client_id.clone());
+        self.shared
+            .tokens
+            .issue_service_principal(&client_id, Duration::from_secs(3600))
     }
 
     /// Expires a token now: requests with it get 403 `TokenExpired`.
@@ -924,9 +1047,10 @@ impl ServiceHandle {
             .collect()
     }
 
-    /// Empties the request log.
+    /// Empties the request log, and that of [`token_requests`](Self::token_requests).
     pub fn clear_requests(&self) {
         self.shared.lock().requests.clear();
+        self.shared.login().token_requests.clear();
     }
 }
 

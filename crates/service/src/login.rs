@@ -1,5 +1,6 @@
-//! Microsoft identity platform login endpoints (v1 and v2 authorization code flow), on the
-//! same server as the API. See the crate documentation for the behaviour and error codes.
+//! Microsoft identity platform login endpoints (v1 and v2 authorization code flow, and the
+//! client credentials grant of service principals), on the same server as the API. See the
+//! crate documentation for the behaviour and error codes.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,6 +22,7 @@ use crate::grants::{
     resource_of_scopes,
 };
 use crate::pkce;
+use crate::record::{ClientAuthentication, TokenEndpoint, TokenRequest, redact_fields};
 use crate::state::Shared;
 use crate::util::{media_type, new_id, now_iso8601, query_pairs};
 
@@ -368,11 +370,11 @@ fn authorize(
     // redirect to an unregistered URI would hand the answer to whoever named it.
     let target = match authorize_target(s, tenant, &pairs) {
         Ok(target) => target,
-        Err(e) => return e.page(&ids),
+        Err(e) => return scrub_secrets(s, &e, headers, &[]).page(&ids),
     };
     match authorize_code(s, version, &pairs) {
         Ok(code) => target.send(vec![("code", code)]),
-        Err(e) => target.error(&e, &ids),
+        Err(e) => target.error(&scrub_secrets(s, &e, headers, &[]), &ids),
     }
 }
 
@@ -545,10 +547,13 @@ fn token(
     body: &[u8],
 ) -> Response<Body> {
     let ids = Ids::new(headers);
-    let mut r = match token_answer(s, version, tenant, headers, body) {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(e) => e.json(&ids),
+    let answer = token_answer(s, version, tenant, headers, body);
+    let mut r = match &answer {
+        Ok(v) => json_response(StatusCode::OK, v),
+        Err(e) => scrub_secrets(s, e, headers, body).json(&ids),
     };
+    s.login()
+        .record_token_request(token_request(version, tenant, headers, body, &answer, &r));
     // RFC 6749 §5.1: answers holding tokens must not be cached.
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -557,6 +562,112 @@ fn token(
         h.insert("x-ms-request-id", v);
     }
     r
+}
+
+/// The form of a token request body, if it is declared as one.
+fn form_fields(headers: &HeaderMap, body: &[u8]) -> Option<Vec<(String, String)>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(media_type);
+    if content_type.as_deref() != Some("application/x-www-form-urlencoded") {
+        return None;
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    Some(query_pairs(Some(text)))
+}
+
+/// What [`ServiceHandle::token_requests`](crate::ServiceHandle::token_requests) shows of a
+/// token request: credentials redacted, the Basic secret dropped.
+fn token_request(
+    version: Version,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    answer: &Result<Value, OAuthError>,
+    response: &Response<Body>,
+) -> TokenRequest {
+    // Only a form body is read as fields: anything else might hold a secret under a name
+    // the redaction does not know.
+    let fields = form_fields(headers, body).unwrap_or_default();
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_whitespace().next())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"));
+    let basic_client_id = basic_credentials(headers)
+        .ok()
+        .flatten()
+        .map(|(id, _)| form_decode(&id));
+    let body_secret = param(&fields, "client_secret").is_some();
+    let client_authentication = match (basic, body_secret) {
+        (false, false) => ClientAuthentication::None,
+        (false, true) => ClientAuthentication::Body,
+        (true, false) => ClientAuthentication::Basic,
+        (true, true) => ClientAuthentication::Both,
+    };
+    let (error, error_code) = match answer {
+        Ok(_) => (None, None),
+        Err(e) => (Some(e.error.to_owned()), Some(e.code)),
+    };
+    TokenRequest {
+        tenant: tenant.to_owned(),
+        endpoint: match version {
+            Version::V1 => TokenEndpoint::V1,
+            Version::V2 => TokenEndpoint::V2,
+        },
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        fields: redact_fields(&fields),
+        client_authentication,
+        basic_client_id,
+        status: response.status().as_u16(),
+        error,
+        error_code,
+    }
+}
+
+/// The error with every secret the service knows of, and every secret the request
+/// presented, replaced by `[redacted]`: a client that swaps its id and secret must not see
+/// the secret echoed as an "application identifier".
+fn scrub_secrets(s: &Shared, e: &OAuthError, headers: &HeaderMap, body: &[u8]) -> OAuthError {
+    let mut secrets: Vec<String> = {
+        let login = s.login();
+        login
+            .clients
+            .iter()
+            .map(|c| c.client_secret.clone())
+            .chain(
+                login
+                    .service_principals
+                    .iter()
+                    .map(|p| p.client_secret.clone()),
+            )
+            .collect()
+    };
+    if let Some(fields) = form_fields(headers, body) {
+        secrets.extend(
+            fields
+                .into_iter()
+                .filter(|(k, _)| k == "client_secret")
+                .map(|(_, v)| v),
+        );
+    }
+    if let Ok(Some((_, secret))) = basic_credentials(headers) {
+        secrets.push(form_decode(&secret));
+        secrets.push(secret);
+    }
+    let mut message = e.message.clone();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        message = message.replace(secret.as_str(), "[redacted]");
+    }
+    OAuthError {
+        status: e.status,
+        error: e.error,
+        code: e.code,
+        message,
+    }
 }
 
 fn token_answer(
@@ -584,7 +695,10 @@ fn token_answer(
     if version == Version::V2 && param(&pairs, "resource").is_some() {
         return Err(OAuthError::resource_not_supported());
     }
-    if !matches!(grant_type, "authorization_code" | "refresh_token") {
+    if !matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | "client_credentials"
+    ) {
         return Err(OAuthError::new(
             "unsupported_grant_type",
             70_003,
@@ -595,6 +709,9 @@ fn token_answer(
         ));
     }
     let mut login = s.login();
+    if grant_type == "client_credentials" {
+        return client_credentials(s, &login, version, tenant, headers, &pairs);
+    }
     let client = authenticate_client(&login, tenant, headers, &pairs)?;
     let client_id = client.client_id.clone();
     let requested_scopes = match version {
@@ -650,20 +767,23 @@ fn token_answer(
     }
 }
 
-/// The client, authenticated by `client_secret` in the body or by HTTP Basic (RFC 6749
-/// §2.3.1); a public client (no registered secret) must send no secret.
-fn authenticate_client<'a>(
-    login: &'a Login,
-    tenant: &str,
+/// The client ids and secrets a token request presents: `client_id` + `client_secret` in
+/// the body, or HTTP Basic (RFC 6749 §2.3.1), never both. Each may come in two spellings:
+/// RFC 6749 wants Basic's id and secret form-urlencoded first, but many clients send them
+/// raw, so both are candidates.
+struct Presented {
+    client_ids: Vec<String>,
+    secrets: Vec<String>,
+}
+
+fn presented_credentials(
     headers: &HeaderMap,
     pairs: &[(String, String)],
-) -> Result<&'a OAuthClient, OAuthError> {
+) -> Result<Presented, OAuthError> {
     let basic = basic_credentials(headers)?;
     let body_id = param(pairs, "client_id");
     let body_secret = param(pairs, "client_secret");
-    // Each credential may come in two spellings: RFC 6749 wants Basic's id and secret
-    // form-urlencoded first, but many clients send them raw. Either is accepted.
-    let (client_ids, secrets): (Vec<String>, Vec<String>) = match basic {
+    let (client_ids, secrets) = match basic {
         Some((id, secret)) => {
             if body_secret.is_some() {
                 return Err(OAuthError::malformed(
@@ -688,13 +808,24 @@ fn authenticate_client<'a>(
             body_secret.map(str::to_owned).into_iter().collect(),
         ),
     };
-    let client = client_ids
-        .iter()
-        .find_map(|id| login.client(id))
-        .ok_or_else(|| OAuthError::unknown_client(&client_ids[0], tenant))?;
+    Ok(Presented {
+        client_ids,
+        secrets,
+    })
+}
+
+/// Checks the presented secrets against a registered one. An empty registered secret is a
+/// public client, which must present none (`public_allowed`), or else one that can never
+/// authenticate.
+fn check_secret(
+    registered: &str,
+    client_id: &str,
+    secrets: &[String],
+    public_allowed: bool,
+) -> Result<(), OAuthError> {
     let presented = secrets.iter().any(|s| !s.is_empty());
-    match (client.client_secret.is_empty(), presented) {
-        (true, false) => Ok(client),
+    match (registered.is_empty() && public_allowed, presented) {
+        (true, false) => Ok(()),
         (true, true) => Err(OAuthError::unauthorized(
             700_025,
             "Client is public so neither 'client_assertion' nor 'client_secret' should be \
@@ -705,17 +836,202 @@ fn authenticate_client<'a>(
             "The request body must contain the following parameter: 'client_assertion' or \
              'client_secret'.",
         )),
-        (false, true) if secrets.contains(&client.client_secret) => Ok(client),
+        (false, true) if !registered.is_empty() && secrets.iter().any(|s| s == registered) => {
+            Ok(())
+        }
         (false, true) => Err(OAuthError::unauthorized(
             7_000_215,
             format!(
                 "Invalid client secret provided. Ensure the secret being sent in the request \
                  is the client secret value, not the client secret ID, for a secret added to \
                  app '{}'.",
-                clip(&client.client_id)
+                clip(client_id)
             ),
         )),
     }
+}
+
+/// The client, authenticated by `client_secret` in the body or by HTTP Basic (RFC 6749
+/// §2.3.1); a public client (no registered secret) must send no secret.
+fn authenticate_client<'a>(
+    login: &'a Login,
+    tenant: &str,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+) -> Result<&'a OAuthClient, OAuthError> {
+    let presented = presented_credentials(headers, pairs)?;
+    let client = presented
+        .client_ids
+        .iter()
+        .find_map(|id| login.client(id))
+        .ok_or_else(|| OAuthError::unknown_client(&presented.client_ids[0], tenant))?;
+    check_secret(
+        &client.client_secret,
+        &client.client_id,
+        &presented.secrets,
+        true,
+    )?;
+    Ok(client)
+}
+
+// ---- client credentials ----
+
+/// Microsoft Graph, the other resource the emulated directory knows.
+fn is_graph(resource: &str) -> bool {
+    let r = resource.trim_end_matches('/');
+    r.eq_ignore_ascii_case(grants::GRAPH_RESOURCE)
+        || r.eq_ignore_ascii_case("00000003-0000-0000-c000-000000000000")
+}
+
+/// `grant_type=client_credentials`: a service principal signs in as itself.
+fn client_credentials(
+    s: &Shared,
+    login: &Login,
+    version: Version,
+    tenant: &str,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+) -> Result<Value, OAuthError> {
+    // No user signs in, so nothing else could tell which tenant is meant.
+    if ["common", "organizations"]
+        .iter()
+        .any(|t| tenant.eq_ignore_ascii_case(t))
+    {
+        return Err(OAuthError::new(
+            "invalid_request",
+            50_059,
+            "No tenant-identifying information found in either the request or implied by any \
+             provided credentials.",
+        ));
+    }
+    if !login.is_own_tenant(tenant) {
+        return Err(OAuthError::new(
+            "invalid_tenant",
+            90_002,
+            format!(
+                "Tenant '{}' not found. Check to make sure you have the correct tenant ID and \
+                 are signing into the correct cloud. Check with your subscription \
+                 administrator, this may happen if there are no active subscriptions for the \
+                 tenant.",
+                clip(tenant)
+            ),
+        ));
+    }
+    let presented = presented_credentials(headers, pairs)?;
+    let principal = presented
+        .client_ids
+        .iter()
+        .find_map(|id| login.service_principal(id))
+        .ok_or_else(|| OAuthError::unknown_client(&presented.client_ids[0], tenant))?;
+    check_secret(
+        &principal.client_secret,
+        &principal.client_id,
+        &presented.secrets,
+        false,
+    )?;
+    if !principal.consented {
+        return Err(OAuthError::unauthorized(
+            7_000_229,
+            format!(
+                "The client application {} is missing service principal in the tenant {}. See \
+                 instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+                clip(&principal.client_id),
+                login.tenant_id
+            ),
+        ));
+    }
+    let resource = match version {
+        Version::V2 => default_scope_resource(split_scopes(param(pairs, "scope")))?,
+        // v1 names the resource and ignores `scope`.
+        Version::V1 => param(pairs, "resource")
+            .ok_or_else(|| {
+                OAuthError::new(
+                    "invalid_request",
+                    500_013,
+                    "Resource identifier is not provided.",
+                )
+            })?
+            .to_owned(),
+    };
+    let lifetime = login.access_token_lifetime;
+    let access_token = if is_power_bi(&resource) {
+        s.tokens
+            .issue_service_principal(&principal.client_id, lifetime)
+    } else if is_graph(&resource) {
+        crate::tokens::new_token()
+    } else {
+        return Err(OAuthError::new(
+            "invalid_resource",
+            500_011,
+            format!(
+                "The resource principal named {} was not found in the tenant named {}. This \
+                 can happen if the application has not been installed by the administrator of \
+                 the tenant or consented to by any user in the tenant. You might have sent \
+                 your authentication request to the wrong tenant.",
+                clip(&resource),
+                clip(tenant)
+            ),
+        ));
+    };
+    let secs = whole_seconds(lifetime);
+    Ok(match version {
+        // No `scope`, no `refresh_token`: Microsoft's documented answer.
+        Version::V2 => json!({
+            "token_type": "Bearer",
+            "expires_in": secs,
+            "ext_expires_in": secs,
+            "access_token": access_token,
+        }),
+        Version::V1 => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            json!({
+                "token_type": "Bearer",
+                "expires_in": secs.to_string(),
+                "ext_expires_in": secs.to_string(),
+                "expires_on": now.saturating_add(secs).to_string(),
+                "not_before": now.to_string(),
+                "resource": resource,
+                "access_token": access_token,
+            })
+        }
+    })
+}
+
+/// The resource of a client credentials `scope`: exactly one `{resource}/.default`.
+fn default_scope_resource(scopes: Option<Vec<String>>) -> Result<String, OAuthError> {
+    let scopes = scopes.ok_or_else(|| OAuthError::missing("scope"))?;
+    if let [scope] = scopes.as_slice() {
+        return match scope.strip_suffix("/.default") {
+            Some(resource) if !resource.is_empty() => Ok(resource.to_owned()),
+            _ => Err(OAuthError::new(
+                "invalid_scope",
+                1_002_012,
+                format!(
+                    "The provided value for scope {} is not valid. Client credential flows must \
+                     have a scope value with /.default suffixed to the resource identifier \
+                     (application ID URI).",
+                    clip(scope)
+                ),
+            )),
+        };
+    }
+    let combined = if scopes.iter().any(|s| s.ends_with("/.default")) {
+        " .default scope can't be combined with resource-specific scopes."
+    } else {
+        ""
+    };
+    Err(OAuthError::new(
+        "invalid_scope",
+        70_011,
+        format!(
+            "The provided request must include a 'scope' input parameter. The provided value for \
+             the input parameter 'scope' is not valid. The scope {} is not valid.{combined}",
+            clip(&scopes.join(" "))
+        ),
+    ))
 }
 
 /// `Authorization: Basic base64(id:secret)` as sent (not yet form-decoded). `None` without

@@ -97,6 +97,89 @@ impl RecordedRequest {
     }
 }
 
+/// Which token endpoint a request reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenEndpoint {
+    /// `/{tenant}/oauth2/token`.
+    V1,
+    /// `/{tenant}/oauth2/v2.0/token`.
+    V2,
+}
+
+/// How a token request presented a client secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthentication {
+    /// No secret: neither a non-empty `client_secret` field nor an `Authorization` header.
+    None,
+    /// A non-empty `client_secret` form field (`client_secret_post`).
+    Body,
+    /// An `Authorization: Basic` header (`client_secret_basic`).
+    Basic,
+    /// Both at once (refused: AADSTS9002313).
+    Both,
+}
+
+/// A request to a token endpoint, as the endpoint read it: the form fields decoded, with
+/// credentials redacted. See [`ServiceHandle::token_requests`](crate::ServiceHandle::token_requests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The `{tenant}` path segment, decoded.
+    pub tenant: String,
+    /// The endpoint reached.
+    pub endpoint: TokenEndpoint,
+    /// The `Content-Type` header, as sent.
+    pub content_type: Option<String>,
+    /// The form fields in order, names and values `x-www-form-urlencoded`-decoded. The values
+    /// of credential fields (`client_secret`, `code`, `code_verifier`, `refresh_token`,
+    /// `client_assertion`, `assertion`, `password`, ...) read `[redacted]` unless empty.
+    /// Empty when the body is not declared `application/x-www-form-urlencoded` (or is not
+    /// UTF-8): such a body is refused, and is not read.
+    pub fields: Vec<(String, String)>,
+    /// How the client secret was presented.
+    pub client_authentication: ClientAuthentication,
+    /// The client id of an `Authorization: Basic` header, form-decoded; `None` without one
+    /// or when it cannot be decoded. The secret of the header is never kept.
+    pub basic_client_id: Option<String>,
+    /// The status answered.
+    pub status: u16,
+    /// The `error` of an error answer (`invalid_client`, ...).
+    pub error: Option<String>,
+    /// The AADSTS code of an error answer (`7000215`, ...).
+    pub error_code: Option<u32>,
+}
+
+impl TokenRequest {
+    /// The first value of a form field (names are case-sensitive, as Microsoft reads them).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The client id, from the Basic header or else the `client_id` field.
+    pub fn client_id(&self) -> Option<&str> {
+        self.basic_client_id
+            .as_deref()
+            .or_else(|| self.field("client_id"))
+    }
+}
+
+/// Decoded form fields with credential values redacted (empty values kept empty).
+pub(crate) fn redact_fields(fields: &[(String, String)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret(k) && !v.is_empty() {
+                REDACTED.to_owned()
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 /// Keeps the scheme (so a test can see what was sent) and drops the credential.
 fn redact(value: &str) -> String {
     match value.trim_start().split_once(char::is_whitespace) {
@@ -182,6 +265,30 @@ mod tests {
         );
         assert_eq!(redact_body(&[0xff, 0xfe]), b"[redacted]".to_vec());
         assert_eq!(redact_body(b""), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn token_request_fields() {
+        let fields = redact_fields(&[
+            ("grant_type".into(), "client_credentials".into()),
+            ("client_secret".into(), "s".into()),
+            ("code".into(), String::new()),
+        ]);
+        let r = TokenRequest {
+            tenant: "t".into(),
+            endpoint: TokenEndpoint::V2,
+            content_type: None,
+            fields,
+            client_authentication: ClientAuthentication::Body,
+            basic_client_id: None,
+            status: 200,
+            error: None,
+            error_code: None,
+        };
+        assert_eq!(r.field("client_secret"), Some("[redacted]"));
+        assert_eq!(r.field("code"), Some(""));
+        assert_eq!(r.field("Grant_Type"), None);
+        assert_eq!(r.client_id(), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,6 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::ServiceConfig;
 use crate::api::{ApiResult, AppState, Params, json_body};
 use crate::errors::{ApiError, json_response};
+use crate::server::Caller;
 use crate::util::{new_id, now_iso8601, query_pairs, query_param};
 use crate::validate;
 
@@ -219,6 +221,7 @@ pub(crate) fn with_retry_after(mut response: Response, config: &ServiceConfig) -
 pub(crate) async fn post_refresh(
     State(s): State<AppState>,
     p: Params,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
@@ -235,6 +238,16 @@ pub(crate) async fn post_refresh(
     let next_id = st.next_refresh_id + 1;
     let dataset = st.dataset_mut(&group, p.get("datasetId"))?;
     let spec = validate::refresh_request(parsed?.as_ref()).map_err(ApiError::bad_request)?;
+    // Swagger: `notifyOption` "is not applicable to ... API operations with a service
+    // principal"; only `NoNotification` (which asks for nothing) is let through.
+    if caller.is_some_and(|Extension(c)| c.service_principal.is_some())
+        && let Some(option) = spec.notify_option.as_deref()
+        && option != "NoNotification"
+    {
+        return Err(ApiError::invalid_request(format!(
+            "Invalid dataset refresh request. notifyOption '{option}' is not applicable to API operations with a service principal: no mail can be sent to an application. Leave notifyOption out or use NoNotification."
+        )));
+    }
     if !spec.enhanced.is_empty() && !dedicated {
         return Err(ApiError::invalid_request(format!(
             "Invalid dataset refresh request. Enhanced refresh is not supported for shared capacities: only notifyOption may be given, not {}.",

@@ -130,9 +130,19 @@ async fn handle(
 async fn respond(shared: &Shared, router: Router, parts: Parts, body: Bytes) -> Response<Body> {
     // Only the API needs a token; other paths (the login endpoints) are public.
     let is_api = parts.uri.path().starts_with("/v1.0/");
-    let mut response = match is_api.then(|| authenticate(shared, &parts)) {
-        Some(Err(e)) => e.into_response(),
-        _ => {
+    let mut parts = parts;
+    let caller = match is_api.then(|| authenticate(shared, &parts)) {
+        // A service principal has no My workspace.
+        Some(Ok(c)) if c.service_principal.is_some() && is_my_workspace(parts.uri.path()) => {
+            Err(ApiError::not_authorized())
+        }
+        Some(result) => result,
+        None => Ok(Caller::default()),
+    };
+    let mut response = match caller {
+        Err(e) => e.into_response(),
+        Ok(caller) => {
+            parts.extensions.insert(caller);
             let request = Request::from_parts(parts, Body::from(body));
             let routed: Result<_, Infallible> = router.oneshot(request).await;
             routed.unwrap_or_else(|e| match e {})
@@ -149,7 +159,25 @@ async fn respond(shared: &Shared, router: Router, parts: Parts, body: Bytes) -> 
     response
 }
 
-fn authenticate(shared: &Shared, parts: &Parts) -> Result<(), ApiError> {
+/// Who makes an API call, handed to the handlers as a request extension.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Caller {
+    /// The client id of the service principal whose token authenticated the call; `None`
+    /// for a user.
+    pub service_principal: Option<String>,
+}
+
+/// The My workspace operations: `/v1.0/myorg/{datasets|reports|dashboards|imports}...`
+/// (the same operations in a workspace go under `/groups/{groupId}`).
+fn is_my_workspace(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/v1.0/myorg/") else {
+        return false;
+    };
+    let first = rest.split('/').next().unwrap_or_default();
+    matches!(first, "datasets" | "reports" | "dashboards" | "imports")
+}
+
+fn authenticate(shared: &Shared, parts: &Parts) -> Result<Caller, ApiError> {
     let value = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -162,10 +190,40 @@ fn authenticate(shared: &Shared, parts: &Parts) -> Result<(), ApiError> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::not_authorized());
     }
-    match shared.tokens.validate(token.trim()) {
-        TokenStatus::Valid => Ok(()),
+    let token = token.trim();
+    match shared.tokens.validate(token) {
+        TokenStatus::Valid => Ok(Caller {
+            service_principal: shared.tokens.service_principal(token),
+        }),
         // Power BI answers an expired token with 403, not 401.
         TokenStatus::Expired => Err(ApiError::token_expired()),
         TokenStatus::Unknown => Err(ApiError::not_authorized()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn my_workspace_paths() {
+        for yes in [
+            "/v1.0/myorg/datasets",
+            "/v1.0/myorg/datasets/x/refreshes",
+            "/v1.0/myorg/reports",
+            "/v1.0/myorg/dashboards",
+            "/v1.0/myorg/imports/x",
+        ] {
+            assert!(is_my_workspace(yes), "{yes}");
+        }
+        for no in [
+            "/v1.0/myorg/groups",
+            "/v1.0/myorg/groups/g/datasets",
+            "/v1.0/myorg/unknown",
+            "/v1.0/myorg",
+            "/v1.0/other/datasets",
+        ] {
+            assert!(!is_my_workspace(no), "{no}");
+        }
     }
 }

@@ -21,13 +21,16 @@ pub enum TokenStatus {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Entry {
     /// `None` means the token never expires by itself.
     expires_at: Option<Instant>,
     /// Set by [`TokenStore::expire`]; kept apart from `expires_at` so that an expired token
     /// stays known (403) instead of becoming unknown (401).
     expired: bool,
+    /// The client id of the service principal the token was issued to (client credentials);
+    /// `None` for a user's token.
+    service_principal: Option<String>,
 }
 
 /// Issued bearer tokens with their lifetimes.
@@ -62,18 +65,44 @@ impl TokenStore {
         token
     }
 
-    /// Accepts a token chosen by the caller, valid for `lifetime` (`None`: forever).
-    /// Re-inserting a token resets its state.
+    /// Issues a new random token for the service principal (application) `client_id`,
+    /// valid for `lifetime`: the API then answers as it does a service principal (no My
+    /// workspace, no refresh e-mail notifications).
+    pub fn issue_service_principal(&self, client_id: &str, lifetime: Duration) -> String {
+        let token = new_token();
+        self.insert_entry(token.clone(), Some(lifetime), Some(client_id.to_owned()));
+        token
+    }
+
+    /// Accepts a token chosen by the caller, valid for `lifetime` (`None`: forever), as a
+    /// user's token. Re-inserting a token resets its state.
     pub fn insert(&self, token: impl Into<String>, lifetime: Option<Duration>) {
+        self.insert_entry(token.into(), lifetime, None);
+    }
+
+    fn insert_entry(
+        &self,
+        token: String,
+        lifetime: Option<Duration>,
+        service_principal: Option<String>,
+    ) {
         // A lifetime too large for `Instant` is as good as forever.
         let expires_at = lifetime.and_then(|l| Instant::now().checked_add(l));
         self.lock().insert(
-            token.into(),
+            token,
             Entry {
                 expires_at,
                 expired: false,
+                service_principal,
             },
         );
+    }
+
+    /// The client id of the service principal a known token was issued to; `None` for a
+    /// user's token and for an unknown one. Says nothing of validity: see
+    /// [`validate`](Self::validate).
+    pub fn service_principal(&self, token: &str) -> Option<String> {
+        self.lock().get(token)?.service_principal.clone()
     }
 
     /// Expires a token now: later requests with it get 403 `TokenExpired`. Returns whether
@@ -158,5 +187,19 @@ mod tests {
         assert_eq!(store.remaining(&p), None);
         store.insert("fixed", Some(Duration::MAX));
         assert_eq!(store.validate("fixed"), TokenStatus::Valid);
+    }
+
+    #[test]
+    fn service_principal_tokens_remember_their_client() {
+        let store = TokenStore::new();
+        let sp = store.issue_service_principal("app", Duration::from_secs(60));
+        assert_eq!(store.validate(&sp), TokenStatus::Valid);
+        assert_eq!(store.service_principal(&sp).as_deref(), Some("app"));
+        let user = store.issue(Duration::from_secs(60));
+        assert_eq!(store.service_principal(&user), None);
+        assert_eq!(store.service_principal("nope"), None);
+        // Expiry keeps the principal: the API still answers 403, not 401.
+        store.expire(&sp);
+        assert_eq!(store.service_principal(&sp).as_deref(), Some("app"));
     }
 }

@@ -768,7 +768,8 @@ fn request_errors() -> Result<()> {
         &login.token(
             V2_TOKEN,
             &[
-                ("grant_type", "client_credentials"),
+                // A misspelt grant (`client_credentials` is supported: tests/service_principals.rs).
+                ("grant_type", "client_credential"),
                 ("client_id", CLIENT_ID),
             ],
         )?,
