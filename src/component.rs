@@ -186,6 +186,16 @@ impl Transport for Wasi<'_> {
     fn log(&mut self, line: &str) {
         eprintln!("{line}");
     }
+
+    fn progress(&mut self, progress: &crate::exchange::Progress) {
+        // The contract's progress line (see the `base` world): the record separator marks it.
+        eprintln!(
+            "\u{1e}progress {} {} {}",
+            progress.done,
+            progress.total.unwrap_or(0),
+            progress.status
+        );
+    }
 }
 
 impl Wasi<'_> {

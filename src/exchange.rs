@@ -74,6 +74,23 @@ pub trait Exchange {
     /// The monotonic clock in milliseconds, given before every [`Exchange::step`]: an action
     /// that polls measures its own wait budget with it.
     fn clock(&mut self, _now_ms: u64) {}
+
+    /// Progress to report since the last step, if any (the driver asks after every step and
+    /// hands it to [`Transport::progress`]).
+    fn progress(&mut self) -> Option<Progress> {
+        None
+    }
+}
+
+/// How far an action has come: `done` of `total` (none when unknown), and a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// Units done (rows sent, percent).
+    pub done: u64,
+    /// Units in all, when known.
+    pub total: Option<u64>,
+    /// A short status for a person.
+    pub status: String,
 }
 
 /// The outside world, as the driver needs it.
@@ -93,6 +110,8 @@ pub trait Transport {
     fn random(&mut self) -> f64;
     /// Writes a line to the step's log.
     fn log(&mut self, line: &str);
+    /// Reports progress to the engine.
+    fn progress(&mut self, _progress: &Progress) {}
 }
 
 /// Runs an exchange to its end.
@@ -107,7 +126,11 @@ pub fn drive(
     let mut outcome = None;
     loop {
         exchange.clock(transport.now_ms());
-        match exchange.step(outcome.take()) {
+        let step = exchange.step(outcome.take());
+        if let Some(progress) = exchange.progress() {
+            transport.progress(&progress);
+        }
+        match step {
             Step::Done(result) => return result,
             Step::Wait(delay) => transport.sleep(delay),
             Step::Send(request) => {
@@ -274,6 +297,8 @@ pub mod scripted {
         pub clock_ms: u64,
         /// Milliseconds each send takes on the fake clock.
         pub send_ms: u64,
+        /// The progress reported.
+        pub progress: Vec<Progress>,
     }
 
     impl Scripted {
@@ -319,6 +344,9 @@ pub mod scripted {
         }
         fn log(&mut self, line: &str) {
             self.logs.push(line.to_string());
+        }
+        fn progress(&mut self, progress: &Progress) {
+            self.progress.push(progress.clone());
         }
     }
 }

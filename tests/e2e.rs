@@ -875,3 +875,82 @@ fn bad_inputs_send_nothing() -> Result<()> {
     );
     Ok(())
 }
+
+/// What an action reports while it runs reaches the engine's callback: rows sent of total,
+/// a refresh's status while it waits, an export's percent complete.
+#[test]
+fn progress_is_reported() -> Result<()> {
+    use std::sync::{Arc, Mutex};
+    let h = Harness::new()?;
+    let run = |action: &str, inputs: Value| -> Result<Vec<pbi_host::Progress>> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let invocation = h.connector.invoke_with_progress(
+            action,
+            &h.connection(),
+            inputs,
+            move |p: &pbi_host::Progress| sink.lock().unwrap().push(p.clone()),
+        )?;
+        ensure!(
+            invocation.result.is_ok(),
+            "{action}: {:?}",
+            invocation.result
+        );
+        let seen = seen.lock().unwrap().clone();
+        Ok(seen)
+    };
+    let id = h.create_dataset("Sales", sales_columns())?;
+    let rows = run(
+        "create-rows",
+        json!({"dataset-id": id, "table-name": "Sales", "rows": sales_rows(25_000)}),
+    )?;
+    let done: Vec<(u64, Option<u64>)> = rows.iter().map(|p| (p.done, p.total)).collect();
+    ensure!(
+        done == [
+            (10_000, Some(25_000)),
+            (20_000, Some(25_000)),
+            (25_000, Some(25_000))
+        ],
+        "{rows:?}"
+    );
+    ensure!(rows.iter().all(|p| p.status == "rows sent"), "{rows:?}");
+
+    let model = model_dataset(&h, None);
+    let refresh = run(
+        "refresh-dataset",
+        json!({"dataset-id": model, "wait-for-completion": true}),
+    )?;
+    ensure!(
+        refresh
+            .iter()
+            .any(|p| p.status.starts_with("refresh Unknown")),
+        "{refresh:?}"
+    );
+    ensure!(
+        refresh
+            .last()
+            .is_some_and(|p| p.status.starts_with("refresh Completed")),
+        "{refresh:?}"
+    );
+
+    let group = h.service.add_group("Premium");
+    h.service.set_dedicated_capacity(&group, true);
+    let report = h.service.add_report(Some(&group), "Board", None);
+    let export = run(
+        "export-report-to-file",
+        json!({"workspace": group, "report-id": report}),
+    )?;
+    ensure!(
+        export
+            .first()
+            .is_some_and(|p| p.status == "export NotStarted" && p.done == 0),
+        "{export:?}"
+    );
+    ensure!(
+        export
+            .last()
+            .is_some_and(|p| p.status == "export Succeeded" && p.done == 100),
+        "{export:?}"
+    );
+    Ok(())
+}

@@ -208,6 +208,8 @@ pub struct CreateRows<'a> {
     /// Rows of the request in flight.
     in_flight: usize,
     requests: usize,
+    /// A batch landed since progress was last reported.
+    report: bool,
 }
 
 /// Checks the inputs and builds the exchange. Nothing is sent if any row is malformed.
@@ -245,6 +247,7 @@ pub fn exchange<'a>(
         accepted: start,
         in_flight: 0,
         requests: 0,
+        report: false,
     })
 }
 
@@ -315,6 +318,7 @@ impl Exchange for CreateRows<'_> {
                 self.accepted += self.in_flight;
                 self.in_flight = 0;
                 self.requests += 1;
+                self.report = true;
             }
             Some(Ok(response)) => {
                 return self.fail(in_workspace(
@@ -333,6 +337,14 @@ impl Exchange for CreateRows<'_> {
                 "requests": self.requests,
             })))),
         }
+    }
+
+    fn progress(&mut self) -> Option<crate::exchange::Progress> {
+        std::mem::take(&mut self.report).then(|| crate::exchange::Progress {
+            done: (self.accepted - self.start) as u64,
+            total: Some((self.rows.count - self.start) as u64),
+            status: "rows sent".into(),
+        })
     }
 
     fn policy(&self) -> RetryPolicy {

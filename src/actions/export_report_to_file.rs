@@ -80,6 +80,8 @@ pub struct ExportReport {
     sent: bool,
     /// The job, as the service last described it.
     job: Value,
+    /// Progress to report.
+    pending: Option<crate::exchange::Progress>,
 }
 
 /// Checks the inputs and builds the exchange.
@@ -99,6 +101,7 @@ pub fn exchange(
         stage: Stage::Start,
         sent: false,
         job: Value::Null,
+        pending: None,
     })
 }
 
@@ -170,6 +173,16 @@ impl ExportReport {
                 )));
             }
         }
+        let status = self.text("status").unwrap_or("Undefined");
+        self.pending = Some(crate::exchange::Progress {
+            done: self
+                .job
+                .get("percentComplete")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            total: Some(100),
+            status: format!("export {status}"),
+        });
         match self.text("status").unwrap_or("Undefined") {
             "Succeeded" => {
                 self.stage = Stage::File;
@@ -274,6 +287,10 @@ impl Exchange for ExportReport {
 
     fn clock(&mut self, now_ms: u64) {
         self.poll.clock(now_ms);
+    }
+
+    fn progress(&mut self) -> Option<crate::exchange::Progress> {
+        self.pending.take()
     }
 }
 

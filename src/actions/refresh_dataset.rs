@@ -95,6 +95,8 @@ pub struct RefreshDataset {
     sent: bool,
     /// The refresh's request id, from the 202's `RequestId` header.
     request_id: Option<String>,
+    /// Progress to report.
+    pending: Option<crate::exchange::Progress>,
 }
 
 /// Checks the inputs and builds the exchange.
@@ -115,6 +117,7 @@ pub fn exchange(
         stage: Stage::Dataset,
         sent: false,
         request_id: None,
+        pending: None,
     })
 }
 
@@ -220,6 +223,11 @@ impl RefreshDataset {
             .and_then(|e| e.get("status"))
             .and_then(Value::as_str)
             .unwrap_or("Unknown");
+        self.pending = Some(crate::exchange::Progress {
+            done: self.poll.elapsed_ms() / 1000,
+            total: None,
+            status: format!("refresh {status}, {} s", self.poll.elapsed_ms() / 1000),
+        });
         match (status, entry) {
             ("Completed", Some(entry)) => Step::Done(Ok(Output::json(&self.with_dataset(entry)))),
             ("Failed" | "Cancelled" | "Disabled", Some(entry)) => {
@@ -353,6 +361,10 @@ impl Exchange for RefreshDataset {
 
     fn clock(&mut self, now_ms: u64) {
         self.poll.clock(now_ms);
+    }
+
+    fn progress(&mut self) -> Option<crate::exchange::Progress> {
+        self.pending.take()
     }
 }
 

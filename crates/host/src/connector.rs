@@ -28,6 +28,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use url::Url;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker, Val};
@@ -407,14 +408,38 @@ impl Connector {
         connection: &Value,
         inputs: Value,
     ) -> Result<Invocation, HostError> {
+        self.invoke_reporting(action_key, connection, inputs, None)
+    }
+
+    /// [`Connector::invoke_owned`], handing what the action reports while it runs (rows sent
+    /// of total, a refresh's or an export's status) to `progress`, on the connector's
+    /// runtime thread: keep it quick (draw a bar, send to a channel).
+    pub fn invoke_with_progress(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+        progress: impl Fn(&crate::Progress) + Send + Sync + 'static,
+    ) -> Result<Invocation, HostError> {
+        self.invoke_reporting(action_key, connection, inputs, Some(Arc::new(progress)))
+    }
+
+    fn invoke_reporting(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+        progress: Option<crate::ProgressSink>,
+    ) -> Result<Invocation, HostError> {
         let (connection, kept) = match self.with_client_token(connection)? {
             Ok(ready) => ready,
             Err(error) => return Ok(refused(error)),
         };
-        let call = match self.prepare(action_key, &connection, inputs)? {
+        let mut call = match self.prepare(action_key, &connection, inputs)? {
             Prepared::Refused(invocation) => return Ok(invocation),
             Prepared::Call(call) => call,
         };
+        call.egress.progress = progress;
         let called = self.runner.call(action_key, call.dynamic, call.egress)?;
         let invocation = invocation(action_key, called, &call.secrets)?;
         self.forget_refused_token(&invocation, kept);
@@ -508,14 +533,39 @@ impl Connector {
         connection: &Value,
         inputs: Value,
     ) -> Result<Invocation, HostError> {
+        self.invoke_async_reporting(action_key, connection, inputs, None)
+            .await
+    }
+
+    /// [`Connector::invoke_async`], handing the action's progress to `progress` (see
+    /// [`Connector::invoke_with_progress`]).
+    pub async fn invoke_async_with_progress(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+        progress: impl Fn(&crate::Progress) + Send + Sync + 'static,
+    ) -> Result<Invocation, HostError> {
+        self.invoke_async_reporting(action_key, connection, inputs, Some(Arc::new(progress)))
+            .await
+    }
+
+    async fn invoke_async_reporting(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+        progress: Option<crate::ProgressSink>,
+    ) -> Result<Invocation, HostError> {
         let (connection, kept) = match self.with_client_token(connection)? {
             Ok(ready) => ready,
             Err(error) => return Ok(refused(error)),
         };
-        let call = match self.prepare(action_key, &connection, inputs)? {
+        let mut call = match self.prepare(action_key, &connection, inputs)? {
             Prepared::Refused(invocation) => return Ok(invocation),
             Prepared::Call(call) => call,
         };
+        call.egress.progress = progress;
         let called = self
             .runner
             .call_async(action_key, call.dynamic, call.egress)

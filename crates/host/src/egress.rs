@@ -60,6 +60,8 @@ pub struct EgressPolicy {
     /// Kept-alive connections to send through; without one, every request opens its own
     /// connection (wasmtime-wasi-http's default sender).
     pub(crate) pool: Option<HttpPool>,
+    /// Where the invocation's progress reports go (the engine's callback), if anywhere.
+    pub(crate) progress: Option<crate::progress::ProgressSink>,
 }
 
 impl EgressPolicy {
@@ -73,6 +75,7 @@ impl EgressPolicy {
             deadline: None,
             max_response_bytes: None,
             pool: None,
+            progress: None,
         }
     }
 

@@ -258,9 +258,18 @@ impl Runner {
         let output = MemoryOutputPipe::new(self.config.log_capacity_bytes);
         // No env, args, preopens or sockets: the guest's only way out is wasi:http, through
         // the egress policy.
-        let wasi = WasiCtx::builder()
-            .stdout(output.clone())
-            .stderr(output.clone())
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(output.clone());
+        // With an engine callback, progress lines leave the log for it as they are written.
+        match egress.progress.clone() {
+            Some(sink) => wasi.stderr(crate::progress::ProgressPipe::new(
+                output.clone(),
+                sink,
+                egress.secrets.clone(),
+            )),
+            None => wasi.stderr(output.clone()),
+        };
+        let wasi = wasi
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
