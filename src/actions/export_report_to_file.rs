@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::inputs::{REPORT_ID, WAIT_TIMEOUT, WORKSPACE};
-use super::{Context, guid, in_workspace, scoped_url, wait_timeout, workspace};
+use super::{Context, choice, guid, in_workspace, scoped_url, wait_timeout, workspace};
 use crate::definition::{Action, Input, InputType};
 use crate::error::{ActionError, ErrorKind};
 use crate::exchange::{Exchange, HttpDetails, Output, Step};
@@ -91,7 +91,7 @@ pub fn exchange(
 ) -> Result<ExportReport, ActionError> {
     let workspace = workspace(input.workspace.as_deref())?;
     let id = guid("report-id", "report", &input.report_id)?;
-    let format = format(input.format.as_deref())?;
+    let format = choice(&DEFINITION, "format", input.format.as_deref())?;
     let limit = wait_timeout(&DEFINITION, input.wait_timeout)?;
     Ok(ExportReport {
         workspace: workspace.map(str::to_string),
@@ -103,22 +103,6 @@ pub fn exchange(
         job: Value::Null,
         pending: None,
     })
-}
-
-/// Reads Format: one of the choices' values, in any case; empty is the default.
-fn format(value: Option<&str>) -> Result<&'static str, ActionError> {
-    let input = DEFINITION.input("format");
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(input.default.unwrap_or("PDF"));
-    };
-    input
-        .choices
-        .iter()
-        .map(|(_, v)| *v)
-        .find(|v| v.eq_ignore_ascii_case(value))
-        .ok_or_else(|| {
-            ActionError::invalid("format", format!("must be PDF, PPTX or PNG; got {value:?}"))
-        })
 }
 
 impl ExportReport {

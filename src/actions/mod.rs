@@ -309,6 +309,30 @@ pub fn dataset_id(value: &str) -> Result<&str, ActionError> {
     guid("dataset-id", "dataset", value)
 }
 
+/// The picklist input `key` of `action`: one of its choices' values, in any case; empty or
+/// missing is its default.
+pub fn choice(
+    action: &Action,
+    key: &str,
+    value: Option<&str>,
+) -> Result<&'static str, ActionError> {
+    let input = action.input(key);
+    let values = input.choices.iter().map(|(_, v)| *v);
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(input.default.unwrap_or_default());
+    };
+    values
+        .clone()
+        .find(|v| v.eq_ignore_ascii_case(value))
+        .ok_or_else(|| {
+            let allowed: Vec<&str> = values.collect();
+            ActionError::invalid(
+                key,
+                format!("must be {}; got {value:?}", allowed.join(", ")),
+            )
+        })
+}
+
 /// The Wait Timeout (s) input of `action`, its default applied and its bounds checked.
 pub fn wait_timeout(
     action: &Action,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::inputs::{ANY_DATASET_ID, WAIT_TIMEOUT, WORKSPACE};
-use super::{Context, dataset_id, in_workspace, scoped_url, wait_timeout, workspace};
+use super::{Context, choice, dataset_id, in_workspace, scoped_url, wait_timeout, workspace};
 use crate::definition::{Action, Input, InputType};
 use crate::error::{ActionError, ErrorKind};
 use crate::exchange::{Exchange, Output, Step};
@@ -106,7 +106,7 @@ pub fn exchange(
 ) -> Result<RefreshDataset, ActionError> {
     let workspace = workspace(input.workspace.as_deref())?;
     let id = dataset_id(&input.dataset_id)?;
-    let notify = notify_option(input.notify_option.as_deref())?;
+    let notify = choice(&DEFINITION, "notify-option", input.notify_option.as_deref())?;
     let limit = wait_timeout(&DEFINITION, input.wait_timeout)?;
     Ok(RefreshDataset {
         workspace: workspace.map(str::to_string),
@@ -119,25 +119,6 @@ pub fn exchange(
         request_id: None,
         pending: None,
     })
-}
-
-/// Reads Notify Option: one of the choices' values, in any case; empty is the default.
-fn notify_option(value: Option<&str>) -> Result<&'static str, ActionError> {
-    let input = DEFINITION.input("notify-option");
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(input.default.unwrap_or("NoNotification"));
-    };
-    input
-        .choices
-        .iter()
-        .map(|(_, v)| *v)
-        .find(|v| v.eq_ignore_ascii_case(value))
-        .ok_or_else(|| {
-            ActionError::invalid(
-                "notify-option",
-                format!("must be NoNotification, MailOnFailure or MailOnCompletion; got {value:?}"),
-            )
-        })
 }
 
 impl RefreshDataset {
