@@ -1,12 +1,12 @@
-//! `pbi`: runs a connector component's actions from the command line, signs in through the
-//! component's OAuth flow, starts the local Power BI emulator, and demonstrates a whole flow
-//! against it.
+//! `pbi`: runs a connector component's actions from the command line, runs flow files of
+//! several actions, signs in through the component's OAuth flow, starts the local Power BI
+//! emulator, and demonstrates a whole flow against it.
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use pbi_host::{
-    ActionDefinition, CALLBACK_PATH, Connection, Connector, HostConfig, HostError, Invocation,
-    RedirectListener, Session, TokenFile, unix_now,
+    ActionDefinition, CALLBACK_PATH, Connection, Connector, HostConfig, HostError, InputType,
+    Invocation, RedirectListener, Session, TokenFile, unix_now,
 };
 use pbi_service::{ServiceConfig, ServiceHandle};
 use serde_json::{Map, Value, json};
@@ -27,6 +27,15 @@ macro_rules! out {
     }};
 }
 
+mod flow;
+mod table;
+mod template;
+
+/// The demo's flow: `examples/demo.flow.yaml`, built in so `pbi demo` runs anywhere.
+const DEMO_FLOW: &str = include_str!("../../../examples/demo.flow.yaml");
+/// Where the demo's flow lives in the repository, for messages.
+const DEMO_FLOW_PATH: &str = "examples/demo.flow.yaml";
+
 /// Runs a connector component's actions, and a local Power BI emulator to run them against.
 #[derive(Debug, Parser)]
 #[command(name = "pbi", version)]
@@ -42,7 +51,24 @@ struct Cli {
 enum Command {
     /// Prints the path of the component `.wasm` that `pbi` loads, for standard tools:
     /// `wasm-tools component wit "$(pbi wasm)"` prints its WIT with the doc comments.
-    Wasm,
+    Wasm {
+        /// Copy the component into DIR (created if missing) and print the copy's path, so
+        /// an engine finds it at a stable place.
+        #[arg(long, value_name = "DIR")]
+        copy: Option<PathBuf>,
+    },
+    /// Lists the component's actions (key and label), or with ACTION its inputs: key,
+    /// label, type, whether required, default, bounds, choices and picker.
+    Actions {
+        /// The action whose inputs to show, such as `create-rows`.
+        action: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs flow files: named steps of actions whose inputs may use earlier steps' outputs.
+    #[command(subcommand)]
+    Flow(FlowCommand),
     /// Prints the component's definition as JSON.
     Definition,
     /// Prints the component manifest (`component-manifest.json`): display info, connection,
@@ -80,7 +106,8 @@ enum Command {
         #[arg(long, env = "PBI_TOKEN_FILE", value_name = "FILE")]
         token_file: Option<PathBuf>,
     },
-    /// Starts the local Power BI emulator and serves until interrupted.
+    /// Starts the local Power BI emulator and serves until interrupted. It prints its URL, a
+    /// token, its OAuth client and its service principal.
     Emulator {
         /// The port on 127.0.0.1 (0: any free port).
         #[arg(long, default_value_t = 0)]
@@ -88,14 +115,95 @@ enum Command {
         /// A bearer token the emulator always accepts (default: a new one-hour token).
         #[arg(long)]
         token: Option<String>,
+        /// Start with demo content: three workspaces (Sales, Finance, Operations), each with
+        /// a push dataset, a model dataset, a report and a dashboard, and a little in My
+        /// workspace. On by default.
+        #[arg(long, overrides_with = "no_seed")]
+        seed: bool,
+        /// Start with an empty tenant instead.
+        #[arg(long, overrides_with = "seed")]
+        no_seed: bool,
     },
-    /// Runs a whole flow (create a dataset, push 25,000 rows, list, delete, raw request)
-    /// against a local emulator and checks the emulator's state.
+    /// Runs the demo flow (examples/demo.flow.yaml: a workspace, create a dataset, push
+    /// 25,000 rows, list, count them with DAX, delete them, raw request) against a fresh
+    /// seeded emulator, with the flow's checks.
     Demo {
         /// Also print each step's requests and the component's logs.
         #[arg(long, short)]
         verbose: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum FlowCommand {
+    /// Runs a flow file (YAML, or JSON by its `.json` extension or its content), one line
+    /// per step; exit code 1 when a step fails or a check does not hold.
+    ///
+    /// A flow is `{connection?, vars?, steps: [{name, action, inputs?, checks?}]}`. Input
+    /// values may refer to earlier steps' outputs, the flow's variables and the connection:
+    /// `${steps.NAME.output.value[0].id}` or `${{ steps.NAME.output/rows/0/[Rows] }}`
+    /// (dotted paths with [index] and [field=value], or JSON pointers), `${vars.NAME}`,
+    /// `${connection.KEY}`, and `${generate.sales_rows(N)}` for N generated rows. A whole
+    /// value keeps the JSON type; inside text it becomes text. Checks:
+    /// `{name?, path, equals | not-equals | exists | length | min-length | min | max |
+    /// contains}`. See examples/ for flows.
+    Run(Box<FlowRunArgs>),
+    /// Checks a flow file against the component (actions, input keys, references, checks)
+    /// without running it.
+    Check {
+        /// The flow file.
+        file: PathBuf,
+        /// Set a variable over the flow's `vars:`. Repeatable.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct FlowRunArgs {
+    /// The flow file.
+    file: PathBuf,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// Set a variable (a string) over the flow's `vars:`. Repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Skip the steps before STEP (their outputs come from --state, if given).
+    #[arg(long, value_name = "STEP")]
+    resume_from: Option<String>,
+    /// The resumed step's `start-row` input (Create Rows): the `resumeFromRow` its failure
+    /// reported, so rows already stored are not sent again.
+    #[arg(long, value_name = "N", requires = "resume_from")]
+    start_row: Option<i64>,
+    /// A state file: the JSON result, written after every step; with --resume-from, the
+    /// skipped steps' outputs are read from it.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// `text`: a line per step; `json`: the result of every step as JSON on stdout (the
+    /// lines go to stderr).
+    #[arg(long, value_enum, default_value_t = FlowOutput::Text)]
+    output: FlowOutput,
+    /// Print each step's logs, requests and output to stderr.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// How `pbi flow run` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FlowOutput {
+    /// A line per step.
+    Text,
+    /// The whole result as JSON.
+    Json,
+}
+
+/// How `pbi run` prints an action's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RunOutput {
+    /// The output data as JSON.
+    Json,
+    /// A list's `value` array as a table of its scalar fields.
+    Table,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +221,9 @@ struct RunArgs {
     /// binary answer) to FILE; the printed output then says where instead of holding it.
     #[arg(long, value_name = "FILE")]
     save_body: Option<PathBuf>,
+    /// `json`, or `table` for list actions (the `value` array's scalar fields).
+    #[arg(long, value_enum, default_value_t = RunOutput::Json)]
+    output: RunOutput,
 }
 
 #[derive(Debug, Args)]
@@ -141,10 +252,12 @@ struct ChoicesArgs {
 #[derive(Debug, Args)]
 struct InputArgs {
     /// An input, as KEY=VALUE; JSON values are parsed for code, key-value-list and
-    /// file-list inputs. Repeatable; given after (and over) `--inputs`.
+    /// file-list inputs. KEY=@FILE reads the value from FILE (JSON for those inputs; `@@`
+    /// starts a value with a literal `@`). Repeatable; given after (and over) `--inputs`.
     #[arg(long = "input", value_name = "KEY=VALUE")]
     input: Vec<String>,
-    /// A JSON file with an object of inputs keyed by input key.
+    /// A JSON file with an object of inputs keyed by input key, or a bare JSON array for
+    /// the action's one code input (such as Create Rows' rows).
     #[arg(long = "inputs", value_name = "FILE")]
     inputs_file: Option<PathBuf>,
 }
@@ -158,7 +271,8 @@ struct ConnectionArgs {
     /// PBI_CLIENT_SECRET override it.
     #[arg(long, value_name = "FILE")]
     connection: Option<PathBuf>,
-    /// The access token to send.
+    /// The access token to send (`pbi emulator` prints one; `pbi login` saves tokens
+    /// instead).
     #[arg(long, env = "PBI_ACCESS_TOKEN", hide_env_values = true)]
     access_token: Option<String>,
     /// The token file `pbi login` wrote: its access token is sent, refreshed when it is
@@ -169,8 +283,8 @@ struct ConnectionArgs {
     #[arg(long, env = "PBI_TOKEN_FILE", value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// Send the API's and the login's requests to this Power BI-compatible base URL
-    /// instead (such as `pbi emulator`'s).
-    #[arg(long, value_name = "URL")]
+    /// instead (such as `pbi emulator`'s): a URL, or HOST:PORT for http.
+    #[arg(long, value_name = "URL", value_parser = parse_service)]
     service: Option<Url>,
     /// Also allow requests to this host. Repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
@@ -186,8 +300,8 @@ struct LoginArgs {
     #[arg(long, value_name = "FILE")]
     connection: Option<PathBuf>,
     /// Send the API's and the login's requests to this Power BI-compatible base URL
-    /// instead (such as `pbi emulator`'s).
-    #[arg(long, value_name = "URL")]
+    /// instead (such as `pbi emulator`'s): a URL, or HOST:PORT for http.
+    #[arg(long, value_name = "URL", value_parser = parse_service)]
     service: Option<Url>,
     /// The port of the redirect listener on 127.0.0.1 (0: any free port). The redirect URI
     /// is http://localhost:PORT/callback.
@@ -233,11 +347,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let component = cli.component.as_deref();
     match cli.command {
-        Command::Wasm => {
-            let path = component.unwrap_or_else(|| pbi_component::connector_wasm());
-            out!("{}", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Wasm { copy } => wasm(component, copy.as_deref()),
+        Command::Actions { action, json } => list_actions(component, action.as_deref(), json),
+        Command::Flow(FlowCommand::Run(args)) => flow_run(component, *args),
+        Command::Flow(FlowCommand::Check { file, vars }) => flow_check(component, &file, &vars),
         Command::Definition => {
             let connector = load(component, HostConfig::default())?;
             out!(
@@ -273,7 +386,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Choices(args) => list_choices(component, *args),
         Command::Login(args) => login(component, *args),
         Command::Logout { token_file } => logout(token_file),
-        Command::Emulator { port, token } => emulator(port, token),
+        Command::Emulator {
+            port,
+            token,
+            no_seed,
+            ..
+        } => emulator(port, token, !no_seed),
         Command::Demo { verbose } => demo(component, verbose),
     }
 }
@@ -330,9 +448,10 @@ fn read_json(path: &Path) -> Result<Value> {
 
 fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
     let mut connector = load(component, HostConfig::default())?;
-    let (connection, token_file) = connect(&mut connector, &args.connection)?;
+    let (connection, token_file) = connect(&mut connector, &args.connection, None)?;
     let action = find_action(&connector, &args.action)?;
     let inputs = read_inputs(&action, &args.inputs)?;
+    let debug_log = flow::wants_debug_log(&action, &inputs);
 
     let invocation = match &token_file {
         Some(path) => {
@@ -350,6 +469,9 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
     };
     if args.verbose {
         report_details(&invocation);
+    } else if debug_log && !invocation.logs.is_empty() {
+        // Debug Request asks for the request log: it is the point of the input.
+        eprintln!("--- debug log ---\n{}", invocation.logs.trim_end());
     }
     match invocation.result {
         Ok(mut output) => {
@@ -366,6 +488,18 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
                     .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("--- saved {} bytes to {}", body.len(), path.display());
             }
+            if args.output == RunOutput::Table {
+                match table::render(&output.data) {
+                    Some(text) => {
+                        out!("{}", text.trim_end());
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    None => eprintln!(
+                        "--- {} gave no list (a `value` array) to show as a table; its JSON:",
+                        args.action
+                    ),
+                }
+            }
             let shown = if output.http.is_some() {
                 serde_json::to_value(&output)?
             } else {
@@ -374,14 +508,20 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
             out!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => action_failed(&error),
+        Err(error) => action_failed(&args.action, &error),
     }
 }
 
-/// Prints an action error as `run` does: a line on stderr, `{"error": …}` on stdout, and
-/// exit code 1.
-fn action_failed(error: &pbi_host::ActionError) -> Result<ExitCode> {
+/// Prints an action error as `run` does: a line on stderr (with a hint for a wrong input or
+/// a refused token), `{"error": …}` on stdout, and exit code 1.
+fn action_failed(action: &str, error: &pbi_host::ActionError) -> Result<ExitCode> {
     eprintln!("error: {error}");
+    if error.is_invalid_input() {
+        eprintln!(
+            "hint: `pbi actions {action}` lists its inputs (key, type, required, default, bounds, choices)"
+        );
+    }
+    flow::sign_in_hint(error);
     out!(
         "{}",
         serde_json::to_string_pretty(&json!({ "error": error }))?
@@ -391,7 +531,7 @@ fn action_failed(error: &pbi_host::ActionError) -> Result<ExitCode> {
 
 fn list_choices(component: Option<&Path>, args: ChoicesArgs) -> Result<ExitCode> {
     let mut connector = load(component, HostConfig::default())?;
-    let (connection, token_file) = connect(&mut connector, &args.connection)?;
+    let (connection, token_file) = connect(&mut connector, &args.connection, None)?;
     let action = find_action(&connector, &args.action)?;
     let input = action.input(&args.input_key);
     if input.is_none_or(|input| input.picker.is_none()) {
@@ -443,15 +583,33 @@ fn list_choices(component: Option<&Path>, args: ChoicesArgs) -> Result<ExitCode>
             out!("{}", serde_json::to_string_pretty(&page)?);
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => action_failed(&error),
+        Err(error) => action_failed(&args.action, &error),
     }
 }
 
-/// The connection (from its file, the environment and the access token) and the token file
-/// to use, if any; sets the connector's host configuration for them (`--service`,
-/// `--allow-host`).
-fn connect(connector: &mut Connector, args: &ConnectionArgs) -> Result<(Value, Option<PathBuf>)> {
-    let mut connection = read_connection(args.connection.as_deref())?;
+/// The connection (from its file, else `base` (a flow's), the environment and the access
+/// token) and the token file to use, if any; sets the connector's host configuration for
+/// them (`--service`, `--allow-host`).
+fn connect(
+    connector: &mut Connector,
+    args: &ConnectionArgs,
+    base: Option<Map<String, Value>>,
+) -> Result<(Value, Option<PathBuf>)> {
+    if args
+        .access_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        bail!(
+            "--access-token (or PBI_ACCESS_TOKEN) is empty: give the token itself, sign in \
+             with `pbi login` (then leave --access-token out), or against `pbi emulator` pass \
+             the token it printed"
+        );
+    }
+    let mut connection = match (&args.connection, base) {
+        (None, Some(base)) => with_environment(base),
+        _ => read_connection(args.connection.as_deref())?,
+    };
     let signs_in_by_itself = client_credentials(connector, &connection);
     let token_file = match (&args.token_file, &args.access_token) {
         // A service principal's token comes from the host, which asks the component.
@@ -496,7 +654,33 @@ fn read_inputs(action: &ActionDefinition, args: &InputArgs) -> Result<Value> {
     let mut inputs = match &args.inputs_file {
         Some(path) => match read_json(path)? {
             Value::Object(object) => object,
-            _ => bail!("the inputs file must hold a JSON object"),
+            // A bare array is the rows (or list) of the action's one code input.
+            Value::Array(items) => {
+                let code: Vec<&str> = action
+                    .inputs
+                    .iter()
+                    .filter(|input| input.type_ == InputType::Code)
+                    .map(|input| input.key.as_str())
+                    .collect();
+                match code.as_slice() {
+                    [key] => Map::from_iter([(key.to_string(), Value::Array(items))]),
+                    [] => bail!(
+                        "{} holds a JSON array, but {} has no code input to take it: give an object of inputs keyed by input key",
+                        path.display(),
+                        action.key
+                    ),
+                    keys => bail!(
+                        "{} holds a JSON array, but {} has several code inputs ({}): give an object of inputs keyed by input key",
+                        path.display(),
+                        action.key,
+                        keys.join(", ")
+                    ),
+                }
+            }
+            _ => bail!(
+                "the inputs file {} must hold a JSON object of inputs (or an array for the action's one code input)",
+                path.display()
+            ),
         },
         None => Map::new(),
     };
@@ -507,7 +691,11 @@ fn read_inputs(action: &ActionDefinition, args: &InputArgs) -> Result<Value> {
         let takes_json = action
             .input(key)
             .is_some_and(|input| input.type_.takes_json());
-        let value = if takes_json {
+        let value = if let Some(literal) = text.strip_prefix("@@") {
+            Value::String(format!("@{literal}"))
+        } else if let Some(file) = text.strip_prefix('@') {
+            input_from_file(key, Path::new(file), takes_json)?
+        } else if takes_json {
             serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
         } else {
             Value::String(text.to_string())
@@ -517,16 +705,40 @@ fn read_inputs(action: &ActionDefinition, args: &InputArgs) -> Result<Value> {
     Ok(Value::Object(inputs))
 }
 
+/// The value of input `key` read from `path`: JSON for code and list inputs, else the text
+/// (without its final newline, which editors add).
+fn input_from_file(key: &str, path: &Path, takes_json: bool) -> Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--input {key}=@{}: reading the file", path.display()))?;
+    if takes_json {
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--input {key}=@{}: the input takes JSON, and the file is not JSON",
+                path.display()
+            )
+        })
+    } else {
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        Ok(Value::String(text.to_string()))
+    }
+}
+
 /// The connection object from `path` (if any), with PBI_CLIENT_ID and PBI_CLIENT_SECRET
 /// over its values.
 fn read_connection(path: Option<&Path>) -> Result<Map<String, Value>> {
-    let mut connection = match path {
+    let connection = match path {
         Some(path) => match read_json(path)? {
             Value::Object(object) => object,
             _ => bail!("the connection file must hold a JSON object"),
         },
         None => Map::new(),
     };
+    Ok(with_environment(connection))
+}
+
+/// `connection` with PBI_CLIENT_ID and PBI_CLIENT_SECRET over its values.
+fn with_environment(mut connection: Map<String, Value>) -> Map<String, Value> {
     for (key, var) in [
         ("client-id", "PBI_CLIENT_ID"),
         ("client-secret", "PBI_CLIENT_SECRET"),
@@ -535,7 +747,7 @@ fn read_connection(path: Option<&Path>) -> Result<Map<String, Value>> {
             connection.insert(key.to_string(), Value::String(value));
         }
     }
-    Ok(connection)
+    connection
 }
 
 /// Whether the connection's definition (its `connection` key, else the first) is one whose
@@ -612,10 +824,13 @@ fn login(component: Option<&Path>, args: LoginArgs) -> Result<ExitCode> {
     let authorization = connector
         .oauth_authorize(&connection, &redirect_uri)?
         .map_err(|error| anyhow!("cannot start the sign-in: {error}"))?;
+    // With --service the sign-in page is the service's: the URL names the login host, which
+    // only the component's requests are redirected from, so the browser gets the service's.
+    let url = browser_url(&authorization.url, &connector.config().redirects);
     out!("Open this URL in a browser to sign in (the browser comes back to {redirect_uri}):");
-    out!("{}", authorization.url);
+    out!("{url}");
     if !args.no_browser {
-        open_browser(&authorization.url);
+        open_browser(&url);
     }
 
     let timeout = Duration::from_secs(args.timeout);
@@ -697,11 +912,270 @@ fn report_details(invocation: &Invocation) {
     }
 }
 
-fn emulator(port: u16, token: Option<String>) -> Result<ExitCode> {
-    // Seeded, so a new user's emulator has workspaces, datasets and reports to list.
+/// `--service`'s value: a URL, or `HOST:PORT` (http assumed, as `pbi emulator` serves).
+fn parse_service(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    let full = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("http://{text}")
+    };
+    let url = Url::parse(&full).map_err(|e| {
+        format!("`{text}` is not a URL or HOST:PORT ({e}); for example http://127.0.0.1:8300")
+    })?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "`{text}` names no host; for example http://127.0.0.1:8300"
+        ));
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{text}`: the service must be http or https"));
+    }
+    Ok(url)
+}
+
+/// `url` as a browser must open it: on the service a redirect sends its host to (so
+/// `pbi login --service` prints the emulator's own sign-in page), else unchanged.
+fn browser_url(url: &str, redirects: &[(String, Url)]) -> String {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return url.to_string();
+    };
+    let Some(host) = parsed.host_str().map(str::to_string) else {
+        return url.to_string();
+    };
+    let Some((_, to)) = redirects.iter().find(|(from, _)| {
+        from.split(':')
+            .next()
+            .unwrap_or(from)
+            .eq_ignore_ascii_case(&host)
+    }) else {
+        return url.to_string();
+    };
+    // As the host's egress policy rewrites: the target's scheme, host and port, its path
+    // before the original one.
+    let path = format!("{}{}", to.path().trim_end_matches('/'), parsed.path());
+    if parsed.set_scheme(to.scheme()).is_err()
+        || parsed.set_host(to.host_str()).is_err()
+        || parsed.set_port(to.port()).is_err()
+    {
+        return url.to_string();
+    }
+    parsed.set_path(&path);
+    parsed.to_string()
+}
+
+/// Prints the component's path, or copies it into `copy` and prints the copy's.
+fn wasm(component: Option<&Path>, copy: Option<&Path>) -> Result<ExitCode> {
+    let path = component.unwrap_or_else(|| pbi_component::connector_wasm());
+    let Some(dir) = copy else {
+        out!("{}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} names no file", path.display()))?;
+    let target = dir.join(name);
+    // Through a temporary name, so an engine watching DIR never loads a half-written file.
+    let partial = dir.join(format!(".{}.partial", name.to_string_lossy()));
+    std::fs::copy(path, &partial)
+        .with_context(|| format!("copying {} to {}", path.display(), partial.display()))?;
+    std::fs::rename(&partial, &target)
+        .with_context(|| format!("moving the copy to {}", target.display()))?;
+    let target = target.canonicalize().unwrap_or(target);
+    out!("{}", target.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pbi actions`: the actions, or one action's inputs.
+fn list_actions(component: Option<&Path>, action: Option<&str>, as_json: bool) -> Result<ExitCode> {
+    let connector = load(component, HostConfig::default())?;
+    let Some(key) = action else {
+        let actions = &connector.definition().actions;
+        if as_json {
+            let list: Vec<Value> = actions
+                .iter()
+                .map(|a| json!({"key": a.key, "label": a.label, "description": a.description}))
+                .collect();
+            out!("{}", serde_json::to_string_pretty(&list)?);
+        } else {
+            let rows: Vec<Vec<String>> = actions
+                .iter()
+                .map(|a| vec![a.key.clone(), a.label.clone(), a.description.clone()])
+                .collect();
+            let header = ["action", "label", "description"].map(String::from);
+            out!("{}", table::grid(&header, &rows).trim_end());
+            out!("`pbi actions ACTION` lists an action's inputs.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let action = find_action(&connector, key)?;
+    if as_json {
+        let json = connector
+            .definition_json()
+            .get("actions")
+            .and_then(Value::as_array)
+            .and_then(|all| all.iter().find(|a| a["key"] == key))
+            .cloned()
+            .unwrap_or(Value::Null);
+        out!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    out!("{} ({}): {}", action.key, action.label, action.description);
+    let rows: Vec<Vec<String>> = action
+        .inputs
+        .iter()
+        .map(|input| {
+            let bounds = match (input.minimum, input.maximum) {
+                (None, None) => String::new(),
+                (Some(min), None) => format!(">= {min}"),
+                (None, Some(max)) => format!("<= {max}"),
+                (Some(min), Some(max)) => format!("{min}..{max}"),
+            };
+            let choices: Vec<&str> = input.choices.iter().map(|c| c.value.as_str()).collect();
+            let picker = input.picker.as_ref().map_or(String::new(), |p| {
+                if p.depends_on.is_empty() {
+                    p.key.clone()
+                } else {
+                    format!("{} (needs {})", p.key, p.depends_on.join(", "))
+                }
+            });
+            vec![
+                input.key.clone(),
+                input.label.clone(),
+                input.type_.to_string(),
+                if input.required { "yes" } else { "" }.to_string(),
+                input.default.clone().unwrap_or_default(),
+                bounds,
+                choices.join(" | "),
+                picker,
+            ]
+        })
+        .collect();
+    let header = [
+        "input", "label", "type", "required", "default", "bounds", "choices", "picker",
+    ]
+    .map(String::from);
+    out!("{}", table::grid(&header, &rows).trim_end());
+    out!(
+        "Give inputs with --input KEY=VALUE (KEY=@FILE reads a file); `pbi choices {} INPUT` lists a picker's values; `--json` shows comments and examples.",
+        action.key
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `--var NAME=VALUE` pairs.
+fn parse_vars(pairs: &[String]) -> Result<Vec<(String, Value)>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--var takes NAME=VALUE, not `{pair}`"))?;
+            if !template::is_name(name) {
+                bail!("--var {pair}: a name has letters, digits, `_` and `-` only");
+            }
+            Ok((name.to_string(), Value::String(value.to_string())))
+        })
+        .collect()
+}
+
+/// The connection values a flow's `${connection.KEY}` may read: everything but secrets
+/// (the access token, the client secret and every password input of the component's
+/// connections).
+fn visible_connection(connector: &Connector, connection: &Value) -> Map<String, Value> {
+    let secret = |key: &str| {
+        pbi_host::SECRET_KEYS.contains(&key)
+            || connector.definition().connections.iter().any(|c| {
+                c.inputs
+                    .iter()
+                    .any(|i| i.key == key && i.type_ == InputType::Password)
+            })
+    };
+    connection
+        .as_object()
+        .map(|object| {
+            object
+                .iter()
+                .filter(|(key, _)| !secret(key))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `pbi flow run`.
+fn flow_run(component: Option<&Path>, args: FlowRunArgs) -> Result<ExitCode> {
+    let flow = flow::Flow::load(&args.file)?;
+    let vars = parse_vars(&args.vars)?;
+    let mut connector = load(component, HostConfig::default())?;
+    let folder = args.file.parent().unwrap_or(Path::new("."));
+    let base = flow.connection_object(folder)?;
+    let (connection, token_file) = connect(&mut connector, &args.connection, base)?;
+    let visible = visible_connection(&connector, &connection);
+    let mut caller = match &token_file {
+        Some(path) => flow::Caller::Session(Box::new(Session::new(&connector, connection, path)?)),
+        None => flow::Caller::Direct(&connector, connection),
+    };
+    let json_output = args.output == FlowOutput::Json;
+    let options = flow::Options {
+        verbose: args.verbose,
+        lines_to_stderr: json_output,
+        resume_from: args.resume_from,
+        start_row: args.start_row,
+        state: args.state,
+        vars,
+        file: Some(args.file.clone()),
+    };
+    let outcome = flow::run(
+        &flow,
+        connector.definition(),
+        &mut caller,
+        &visible,
+        &options,
+    )?;
+    let seconds = outcome.report["ms"].as_u64().unwrap_or_default() as f64 / 1000.0;
+    if json_output {
+        out!("{}", serde_json::to_string_pretty(&outcome.report)?);
+    } else if outcome.ok {
+        out!("Flow passed in {seconds:.1} s");
+    } else {
+        out!(
+            "Flow FAILED at step `{}` after {seconds:.1} s",
+            outcome.report["failed-step"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(if outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `pbi flow check`: the flow against the component, without running it.
+fn flow_check(component: Option<&Path>, file: &Path, vars: &[String]) -> Result<ExitCode> {
+    let mut flow = flow::Flow::load(file)?;
+    for (name, value) in parse_vars(vars)? {
+        flow.vars.insert(name, value);
+    }
+    let connector = load(component, HostConfig::default())?;
+    let checks = flow.validate(connector.definition())?;
+    out!(
+        "{}: {} steps, {} checks, every action, input and reference known",
+        file.display(),
+        flow.steps.len(),
+        checks.iter().map(Vec::len).sum::<usize>()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn emulator(port: u16, token: Option<String>, seed: bool) -> Result<ExitCode> {
+    // Seeded unless told otherwise, so a new user's emulator has workspaces, datasets and
+    // reports to list.
     let mut config = ServiceConfig {
         fixed_tokens: token.iter().cloned().collect(),
-        ..ServiceConfig::seeded()
+        seed,
+        ..ServiceConfig::default()
     };
     // So that `pbi login --service` works against it: its redirect URI without the port
     // (loopback URIs match any port).
@@ -711,42 +1185,68 @@ fn emulator(port: u16, token: Option<String>) -> Result<ExitCode> {
             client.redirect_uris.push(login_redirect.clone());
         }
     }
-    let clients: Vec<String> = config
-        .oauth_clients
-        .iter()
-        .map(|client| client.client_id.clone())
-        .collect();
+    let clients = config.oauth_clients.clone();
+    let principals = config.service_principals.clone();
     let service = ServiceHandle::spawn_on(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), config)?;
     let (token, lifetime) = match token {
         Some(token) => (token, "always valid"),
         None => (service.issue_token(), "valid for one hour"),
     };
-    out!(
-        "Power BI emulator at {} (API under /v1.0/myorg)",
-        service.base_url()
-    );
+    let url = service.base_url();
+    let content = if seed {
+        let names: Vec<String> = service
+            .groups()
+            .iter()
+            .filter_map(|g| g["name"].as_str().map(str::to_string))
+            .collect();
+        format!("seeded: workspaces {}", names.join(", "))
+    } else {
+        "empty (--no-seed)".to_string()
+    };
+    out!("Power BI emulator at {url} (API under /v1.0/myorg; {content})");
     out!("token ({lifetime}): {token}");
-    out!(
-        "try: PBI_ACCESS_TOKEN={token} pbi run list-datasets --service {}",
-        service.base_url()
-    );
-    out!(
-        "or sign in: pbi login --service {} --connection FILE (client-id one of: {}; see \
-         ServiceConfig::oauth_clients for the secret)",
-        service.base_url(),
-        clients.join(", ")
-    );
+    out!("try: PBI_ACCESS_TOKEN={token} pbi run list-datasets --service {url}");
+    // The emulator's own, well-known test credentials: printing them is how a user learns
+    // them (they open nothing but this local emulator).
+    for client in &clients {
+        out!(
+            "OAuth client: client-id {} client-secret {}",
+            client.client_id,
+            client.client_secret
+        );
+        out!(
+            "  sign in: pbi login --service {url} --connection FILE, FILE holding {}",
+            json!({"client-id": client.client_id, "client-secret": client.client_secret})
+        );
+    }
+    for principal in &principals {
+        out!(
+            "service principal: tenant-id {} client-id {} client-secret {}",
+            service.tenant_id(),
+            principal.client_id,
+            principal.client_secret
+        );
+        out!(
+            "  run as it: pbi run list-groups --service {url} --connection FILE, FILE holding {}",
+            json!({
+                "connection": "service-principal",
+                "tenant-id": service.tenant_id(),
+                "client-id": principal.client_id,
+                "client-secret": principal.client_secret,
+            })
+        );
+    }
     service.join();
     Ok(ExitCode::SUCCESS)
 }
 
 /// The hosts the demo sends to the emulator.
 const DEMO_HOSTS: [&str; 2] = ["api.powerbi.com", "login.microsoftonline.com"];
-/// How many rows the demo pushes.
-const DEMO_ROWS: usize = 25_000;
 
+/// `pbi demo`: the demo flow against a fresh seeded emulator.
 fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
-    let service = ServiceHandle::spawn(ServiceConfig::default())?;
+    let flow = flow::Flow::parse(DEMO_FLOW, Path::new(DEMO_FLOW_PATH))?;
+    let service = ServiceHandle::spawn(ServiceConfig::seeded())?;
     let base = Url::parse(&service.base_url())?;
     let mut config = HostConfig::default();
     for host in DEMO_HOSTS {
@@ -755,224 +1255,41 @@ fn demo(component: Option<&Path>, verbose: bool) -> Result<ExitCode> {
     let started = Instant::now();
     let connector = load(component, config)?;
     out!(
-        "Loaded {} ({} actions) in {} ms; emulator at {}",
+        "Loaded {} ({} actions) in {} ms; emulator at {}; flow {DEMO_FLOW_PATH} ({} steps)",
         connector.definition().info.label,
         connector.definition().actions.len(),
         started.elapsed().as_millis(),
-        base
+        base,
+        flow.steps.len()
     );
     let connection = Connection::with_access_token(service.issue_token()).to_json();
-    let mut demo = Demo {
-        connector: &connector,
-        connection: &connection,
+    let mut caller = flow::Caller::Direct(&connector, connection);
+    let options = flow::Options {
         verbose,
-        step: 0,
-        failed: false,
+        file: Some(PathBuf::from(DEMO_FLOW_PATH)),
+        ..flow::Options::default()
     };
-
-    let columns = json!([
-        {"name": "Id", "dataType": "Int64"},
-        {"name": "Region", "dataType": "string"},
-        {"name": "Amount", "dataType": "Double"},
-        {"name": "When", "dataType": "DateTime"}
-    ]);
-    // The flow works in a workspace (group) of the emulator, as a team would.
-    let workspace = service.add_group("Demo Team");
-    out!("Workspace \"Demo Team\": {workspace}");
-    // Each step starts from the action's sample inputs (crates/component/fixtures).
-    let created = demo.step(
-        "Create Dataset",
-        "create-dataset",
-        sample(
-            "create-dataset",
-            "",
-            json!({"workspace": workspace, "dataset-name": "Demo Sales", "columns": columns}),
-        ),
-    );
-    let Some(dataset_id) = created
-        .as_ref()
-        .and_then(|data| data.get("id"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        out!("cannot go on without the new dataset's id");
-        return Ok(ExitCode::FAILURE);
-    };
-
-    demo.step(
-        "Create Rows",
-        "create-rows",
-        sample(
-            "create-rows",
-            &dataset_id,
-            json!({"workspace": workspace, "rows": demo_rows(DEMO_ROWS)}),
-        ),
-    );
-    let stored = service
-        .table_rows(&dataset_id, "Sales")
-        .map(|rows| rows.len());
-    demo.check(
-        &format!("the service holds {DEMO_ROWS} rows"),
-        stored == Some(DEMO_ROWS),
-        &format!("{stored:?} rows"),
-    );
-
-    demo.step(
-        "List Tables",
-        "list-tables",
-        sample("list-tables", &dataset_id, json!({"workspace": workspace})),
-    );
-    demo.step(
-        "List Datasets",
-        "list-datasets",
-        sample(
-            "list-datasets",
-            &dataset_id,
-            json!({"workspace": workspace, "top": 10}),
-        ),
-    );
-    // A push dataset cannot be refreshed; its rows are checked with a DAX query instead.
-    let counted = demo.step(
-        "Execute DAX Query",
-        "execute-dax-query",
-        sample(
-            "execute-dax-query",
-            &dataset_id,
-            json!({
-                "workspace": workspace,
-                "query": "EVALUATE ROW(\"Rows\", COUNTROWS('Sales'))",
-            }),
-        ),
-    );
-    let count = counted
-        .as_ref()
-        .and_then(|data| data.pointer("/rows/0/[Rows]"))
-        .and_then(Value::as_u64);
-    demo.check(
-        &format!("DAX counts {DEMO_ROWS} rows"),
-        count == Some(DEMO_ROWS as u64),
-        &format!("{count:?}"),
-    );
-    demo.step(
-        "Delete Rows",
-        "delete-rows",
-        sample("delete-rows", &dataset_id, json!({"workspace": workspace})),
-    );
-    let left = service
-        .table_rows(&dataset_id, "Sales")
-        .map(|rows| rows.len());
-    demo.check(
-        "the service holds 0 rows",
-        left == Some(0),
-        &format!("{left:?} rows"),
-    );
-    demo.step(
-        "Raw Request",
-        "raw-request",
-        sample(
-            "raw-request",
-            &dataset_id,
-            json!({"url": format!("/groups/{workspace}/datasets")}),
-        ),
-    );
-
+    let outcome = flow::run(
+        &flow,
+        connector.definition(),
+        &mut caller,
+        &Map::new(),
+        &options,
+    )?;
     out!(
         "{} in {:.1} s",
-        if demo.failed {
-            "Demo FAILED"
-        } else {
+        if outcome.ok {
             "Demo passed"
+        } else {
+            "Demo FAILED"
         },
         started.elapsed().as_secs_f64()
     );
-    Ok(if demo.failed {
-        ExitCode::FAILURE
-    } else {
+    Ok(if outcome.ok {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
-}
-
-/// The sample inputs of `action` for `dataset_id`, with the members of `overrides` replacing
-/// theirs.
-fn sample(action: &str, dataset_id: &str, overrides: Value) -> Value {
-    let mut inputs = pbi_component::sample_inputs(action, dataset_id).unwrap_or_else(|| json!({}));
-    if let (Some(inputs), Value::Object(overrides)) = (inputs.as_object_mut(), overrides) {
-        inputs.extend(overrides);
-    }
-    inputs
-}
-
-struct Demo<'a> {
-    connector: &'a Connector,
-    connection: &'a Value,
-    verbose: bool,
-    step: usize,
-    failed: bool,
-}
-
-impl Demo<'_> {
-    /// Runs one action, prints a line about it, and returns its output data on success.
-    fn step(&mut self, label: &str, action: &str, inputs: Value) -> Option<Value> {
-        self.step += 1;
-        let started = Instant::now();
-        let outcome = self.connector.invoke(action, self.connection, &inputs);
-        let elapsed = started.elapsed().as_millis();
-        match outcome {
-            Ok(invocation) => {
-                if self.verbose {
-                    report_details(&invocation);
-                }
-                let requests = invocation.requests.len();
-                match invocation.result {
-                    Ok(output) => {
-                        out!(
-                            "[{}] {label}: ok ({elapsed} ms, {requests} request{}) {}",
-                            self.step,
-                            if requests == 1 { "" } else { "s" },
-                            summarize(&output.data)
-                        );
-                        Some(output.data)
-                    }
-                    Err(error) => {
-                        out!("[{}] {label}: FAILED ({elapsed} ms): {error}", self.step);
-                        self.failed = true;
-                        None
-                    }
-                }
-            }
-            Err(error) => {
-                out!("[{}] {label}: FAILED in the host: {error}", self.step);
-                self.failed = true;
-                None
-            }
-        }
-    }
-
-    fn check(&mut self, what: &str, ok: bool, found: &str) {
-        if ok {
-            out!("    check: {what}: yes");
-        } else {
-            out!("    check: {what}: NO (found {found})");
-            self.failed = true;
-        }
-    }
-}
-
-/// `count` rows for the demo's Sales table.
-fn demo_rows(count: usize) -> Value {
-    const REGIONS: [&str; 5] = ["North", "South", "East", "West", "Central"];
-    Value::Array(
-        (0..count)
-            .map(|i| {
-                json!({
-                    "Id": i + 1,
-                    "Region": REGIONS[i % REGIONS.len()],
-                    "Amount": ((i * 7919) % 100_000) as f64 / 100.0,
-                    "When": format!("2024-{:02}-{:02}T{:02}:00:00Z", 1 + i % 12, 1 + i % 28, i % 24),
-                })
-            })
-            .collect(),
-    )
 }
 
 /// A one-line view of an output: the JSON itself when short, else its outline.
@@ -1005,4 +1322,51 @@ fn summarize(data: &Value) -> String {
     }
     let cut: String = text.chars().take(SHORT).collect();
     format!("{cut}... ({} bytes)", text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_is_a_url_or_host_and_port() {
+        let parsed = |text: &str| parse_service(text).map(|url| url.to_string());
+        assert_eq!(
+            parsed("127.0.0.1:8300").as_deref(),
+            Ok("http://127.0.0.1:8300/")
+        );
+        assert_eq!(
+            parsed("https://pbi.example.com/base").as_deref(),
+            Ok("https://pbi.example.com/base")
+        );
+        assert!(parsed("ftp://x").is_err_and(|e| e.contains("http or https")));
+        assert!(parsed("http://").is_err());
+    }
+
+    #[test]
+    fn the_browser_opens_the_sign_in_page_on_the_service() -> Result<()> {
+        let redirects = vec![(
+            "login.microsoftonline.com".to_string(),
+            Url::parse("http://127.0.0.1:8300")?,
+        )];
+        let url = "https://login.microsoftonline.com/common/oauth2/authorize?client_id=a&state=b";
+        assert_eq!(
+            browser_url(url, &redirects),
+            "http://127.0.0.1:8300/common/oauth2/authorize?client_id=a&state=b"
+        );
+        // Another host, or no redirect: as it is.
+        let other = "https://login.example.com/authorize?x=1";
+        assert_eq!(browser_url(other, &redirects), other);
+        assert_eq!(browser_url(url, &[]), url);
+        // A service under a path keeps it in front.
+        let under = vec![(
+            "login.microsoftonline.com".to_string(),
+            Url::parse("https://gateway.example.com/pbi/")?,
+        )];
+        assert_eq!(
+            browser_url(url, &under),
+            "https://gateway.example.com/pbi/common/oauth2/authorize?client_id=a&state=b"
+        );
+        Ok(())
+    }
 }

@@ -80,9 +80,13 @@ fn with_secret(connection: &Value, secret: &str) -> Value {
     connection
 }
 
-/// `url`, on the login host, as the service serves it.
+/// `url`, on the login host, as the service serves it (a URL already on the service, as
+/// `pbi login --service` prints it, as it is).
 fn on_service(url: &str, service: &ServiceHandle) -> Result<Url> {
     let mut url = Url::parse(url)?;
+    if url.as_str().starts_with(&service.login_base_url()) {
+        return Ok(url);
+    }
     ensure!(
         url.host_str() == Some(LOGIN_HOST),
         "the sign-in URL is not on the login host: {url}"
@@ -839,6 +843,8 @@ fn cli_login_then_run_with_the_token_file() -> Result<()> {
     let url = login.url()?;
     let printed = Url::parse(&url)?;
     ensure!(printed.path() == "/common/oauth2/authorize", "{url}");
+    // The URL a browser can open: the service's own sign-in page.
+    ensure!(url.starts_with(&service.login_base_url()), "{url}");
     let redirect_uri = query_param(&printed, "redirect_uri").context("no redirect_uri")?;
     let redirect = Url::parse(&redirect_uri)?;
     ensure!(redirect.host_str() == Some("localhost") && redirect.path() == "/callback");
@@ -984,5 +990,59 @@ fn cli_login_reports_a_refused_sign_in() -> Result<()> {
     );
     ensure!(!token_file.exists(), "a token file was written");
     ensure!(!stdout.contains("Signed in"), "{stdout}");
+    Ok(())
+}
+
+#[test]
+fn cli_login_against_the_emulator_prints_its_url_and_completes_headless() -> Result<()> {
+    // The emulator as `pbi emulator` runs it: its default client, seeded.
+    let service = ServiceHandle::spawn(ServiceConfig::seeded())?;
+    let dir = TempDir::new()?;
+    let connection_file = dir.path().join("connection.json");
+    std::fs::write(
+        &connection_file,
+        json!({"client-id": "pbi-local-client", "client-secret": "pbi-local-secret"}).to_string(),
+    )?;
+    let token_file = dir.path().join("tokens.json");
+    let mut login = Login::start(pbi(dir.path()).args([
+        "login",
+        "--no-browser",
+        "--service",
+        // HOST:PORT, as `pbi emulator` prints it without the scheme.
+        service.base_url().trim_start_matches("http://"),
+        "--connection",
+        &connection_file.to_string_lossy(),
+        "--token-file",
+        &token_file.to_string_lossy(),
+        "--timeout",
+        "120",
+    ]))?;
+    let url = Url::parse(&login.url()?)?;
+    ensure!(
+        url.as_str().starts_with(&service.base_url()),
+        "not the emulator's URL: {url}"
+    );
+
+    // A browser: GET the printed URL; the emulator signs in at once and redirects to the
+    // CLI's listener, which the browser follows.
+    let answer = http_get(&url)?;
+    ensure!(answer.status == 302, "{}: {}", answer.status, answer.body);
+    let location = Url::parse(answer.header("location").context("no Location")?)?;
+    ensure!(location.path() == "/callback", "{location}");
+    let page = http_get(&location)?;
+    ensure!(
+        page.status == 200 && page.body.contains("Signed in"),
+        "{page:?}"
+    );
+
+    let (success, stdout, stderr) = login.finish()?;
+    ensure!(success, "pbi login failed:\n{stdout}\n{stderr}");
+    ensure!(stdout.contains("Signed in; tokens saved to"), "{stdout}");
+    let saved = TokenFile::load(&token_file)?;
+    ensure!(!stdout.contains(&saved.access_token) && !stderr.contains(&saved.access_token));
+    ensure!(
+        !stdout.contains("pbi-local-secret"),
+        "the secret was printed"
+    );
     Ok(())
 }
