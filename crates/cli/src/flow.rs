@@ -444,12 +444,16 @@ pub enum Caller<'c> {
 
 impl Caller<'_> {
     fn invoke(&mut self, action: &str, inputs: Value) -> Result<Invocation> {
-        Ok(match self {
+        let shown = crate::progress::Shown::new(action);
+        let sink = shown.sink();
+        let invocation = match self {
             Self::Direct(connector, connection) => {
-                connector.invoke_owned(action, connection, inputs)?
+                connector.invoke_with_progress(action, connection, inputs, move |p| sink(p))?
             }
-            Self::Session(session) => session.invoke(action, &inputs)?,
-        })
+            Self::Session(session) => session.invoke_with_progress(action, &inputs, sink)?,
+        };
+        shown.finish();
+        Ok(invocation)
     }
 }
 

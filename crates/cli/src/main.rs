@@ -28,6 +28,7 @@ macro_rules! out {
 }
 
 mod flow;
+mod progress;
 mod table;
 mod template;
 
@@ -453,10 +454,11 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
     let inputs = read_inputs(&action, &args.inputs)?;
     let debug_log = flow::wants_debug_log(&action, &inputs);
 
+    let shown = progress::Shown::new(&args.action);
     let invocation = match &token_file {
         Some(path) => {
             let mut session = Session::new(&connector, connection, path)?;
-            let invocation = session.invoke(&args.action, &inputs)?;
+            let invocation = session.invoke_with_progress(&args.action, &inputs, shown.sink())?;
             if args.verbose && session.refreshes() > 0 {
                 eprintln!(
                     "--- refreshed the access token; tokens saved to {}",
@@ -465,8 +467,12 @@ fn run_action(component: Option<&Path>, args: RunArgs) -> Result<ExitCode> {
             }
             invocation
         }
-        None => connector.invoke_owned(&args.action, &connection, inputs)?,
+        None => {
+            let sink = shown.sink();
+            connector.invoke_with_progress(&args.action, &connection, inputs, move |p| sink(p))?
+        }
     };
+    shown.finish();
     if args.verbose {
         report_details(&invocation);
     } else if debug_log && !invocation.logs.is_empty() {

@@ -734,3 +734,44 @@ fn wasm_copy_puts_the_component_in_a_folder() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[test]
+fn run_shows_progress_as_plain_lines_off_a_terminal() -> Result<()> {
+    let service = ServiceHandle::spawn(ServiceConfig::default())?;
+    let dataset = service.add_dataset(
+        None,
+        "Progress",
+        true,
+        serde_json::json!([{"name": "T", "columns": [{"name": "Id", "dataType": "Int64"}]}]),
+    );
+    let rows: Vec<Value> = (0..25_000).map(|i| serde_json::json!({"Id": i})).collect();
+    let file = std::env::temp_dir().join(format!("pbi-progress-{}.json", std::process::id()));
+    std::fs::write(&file, Value::Array(rows).to_string())?;
+    let output = pbi(&[
+        "run",
+        "create-rows",
+        "--inputs",
+        &file.to_string_lossy(),
+        "--input",
+        &format!("dataset-id={dataset}"),
+        "--input",
+        "table-name=T",
+        "--service",
+        &service.base_url(),
+        "--access-token",
+        &service.issue_token(),
+    ])?;
+    std::fs::remove_file(&file)?;
+    ensure!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for line in [
+        "create-rows: 10000/25000 rows sent",
+        "create-rows: 20000/25000 rows sent",
+        "create-rows: 25000/25000 rows sent",
+    ] {
+        ensure!(stderr.contains(line), "missing {line:?} in {stderr}");
+    }
+    // The contract's progress lines are taken out of the log, not printed raw.
+    ensure!(!stderr.contains('\u{1e}'), "{stderr}");
+    Ok(())
+}

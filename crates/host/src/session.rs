@@ -166,6 +166,26 @@ impl<'c> Session<'c> {
         )
     }
 
+    /// [`Session::invoke`], handing the action's progress to `progress` (see
+    /// [`Connector::invoke_with_progress`]).
+    pub fn invoke_with_progress(
+        &mut self,
+        action_key: &str,
+        inputs: &Value,
+        progress: crate::ProgressSink,
+    ) -> Result<Invocation, SessionError> {
+        let connector = self.connector;
+        self.with_token(
+            |connection| {
+                let progress = progress.clone();
+                connector.invoke_with_progress(action_key, connection, inputs.clone(), move |p| {
+                    progress(p)
+                })
+            },
+            |invocation| refused(&invocation.result),
+        )
+    }
+
     /// [`Connector::list_choices`] with the session's access token, refreshing it as
     /// [`Session::invoke`] does.
     pub fn list_choices(
