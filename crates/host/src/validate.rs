@@ -84,9 +84,11 @@ pub(crate) fn check_owned_inputs(
     Ok(inputs)
 }
 
-/// Validates the normalized inputs against the action's JSON Schema — the very schema the
-/// manifest publishes (`crate::manifest::action_schema`) — so an engine that validates with
-/// the manifest and this host agree on what is valid. Empty values count as not given.
+/// Validates the normalized inputs against the action's JSON Schema
+/// (`crate::manifest::action_schema`): the manifest's published form schema widened to the
+/// other shapes this host also takes (code as a JSON value, lists as objects or pairs), so
+/// whatever a form built from the manifest accepts, this host accepts too. Empty values count
+/// as not given.
 fn check_schema(
     action: &ActionDefinition,
     inputs: &mut Map<String, Value>,
