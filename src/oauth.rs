@@ -734,7 +734,9 @@ fn aadsts_hint(description: &str) -> Option<&'static str> {
         "7000229" | "65001" => {
             "the app is not enabled in this tenant: an administrator must consent to it (or create its service principal)"
         }
-        "70011" => "the scope was refused",
+        "70011" | "1002012" => {
+            "the scope was refused: a service principal asks for the resource's /.default scope"
+        }
         "50059" | "90014" => "the request named no usable tenant: check the Tenant ID",
         _ => return None,
     })
@@ -744,6 +746,34 @@ fn aadsts_hint(description: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::exchange::scripted::Scripted;
+
+    #[test]
+    fn aadsts_numbers_are_explained() {
+        for (description, hint) in [
+            (
+                "AADSTS7000215: Invalid client secret provided.",
+                "not its Secret ID",
+            ),
+            ("AADSTS90002: Tenant 'x' not found.", "tenant was not found"),
+            (
+                "AADSTS700016: Application with identifier",
+                "application was not found",
+            ),
+            (
+                "AADSTS7000229: The client application is missing",
+                "administrator must consent",
+            ),
+            (
+                "AADSTS1002012: The provided value for scope",
+                "/.default scope",
+            ),
+        ] {
+            let got = aadsts_hint(description).unwrap_or_default();
+            assert!(got.contains(hint), "{description}: {got}");
+        }
+        assert_eq!(aadsts_hint("AADSTS1: other"), None);
+        assert_eq!(aadsts_hint("no number"), None);
+    }
     use crate::http::Response;
 
     const SECRET: &str = "s3cret-value";
