@@ -759,15 +759,9 @@ fn with_environment(mut connection: Map<String, Value>) -> Map<String, Value> {
 /// Whether the connection's definition (its `connection` key, else the first) is one whose
 /// component requests its own tokens (a service principal).
 fn client_credentials(connector: &Connector, connection: &Map<String, Value>) -> bool {
-    let chosen = connection
-        .get("connection")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let connections = &connector.definition().connections;
-    connections
-        .iter()
-        .find(|c| c.key == chosen)
-        .or(connections.first())
+    connector
+        .definition()
+        .chosen_connection(&Value::Object(connection.clone()))
         .is_some_and(|c| c.oauth2_type == "client_credentials")
 }
 

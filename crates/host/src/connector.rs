@@ -278,16 +278,7 @@ impl Connector {
     /// inputs' defaults (the sign-in URLs, an API Base URL).
     pub fn default_allow_hosts(&self, connection: &Value) -> Vec<String> {
         let mut urls = vec![self.definition.info.api_base_url.clone()];
-        let chosen = connection
-            .get(crate::connection::CONNECTION_KEY)
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let definition = self
-            .definition
-            .connections
-            .iter()
-            .find(|c| c.key == chosen)
-            .or(self.definition.connections.first());
+        let definition = self.definition.chosen_connection(connection);
         let mut hosts: Vec<String> = Vec::new();
         if let Some(definition) = definition {
             hosts.extend(definition.hosts.iter().cloned());
@@ -458,16 +449,7 @@ impl Connector {
             .get(crate::connection::ACCESS_TOKEN)
             .and_then(Value::as_str)
             .is_some_and(|t| !t.is_empty());
-        let chosen = connection
-            .get(crate::connection::CONNECTION_KEY)
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let definition = self
-            .definition
-            .connections
-            .iter()
-            .find(|c| c.key == chosen)
-            .or(self.definition.connections.first());
+        let definition = self.definition.chosen_connection(connection);
         let client_credentials = definition.is_some_and(|d| d.oauth2_type == "client_credentials");
         if given || !client_credentials {
             return Ok(Ok((Cow::Borrowed(connection), None)));

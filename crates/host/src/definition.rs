@@ -12,6 +12,22 @@ impl ComponentDefinition {
         self.actions.iter().find(|action| action.key == key)
     }
 
+    /// The connection definition a connection object chooses: its `connection` key, else
+    /// the first (`None` only when the component has no connection).
+    pub fn chosen_connection(
+        &self,
+        connection: &serde_json::Value,
+    ) -> Option<&ConnectionDefinition> {
+        let chosen = connection
+            .get(crate::connection::CONNECTION_KEY)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        self.connections
+            .iter()
+            .find(|c| c.key == chosen)
+            .or(self.connections.first())
+    }
+
     /// The documented default of the connection input `key`, from the first connection that
     /// declares it.
     pub fn connection_default(&self, key: &str) -> Option<&str> {
