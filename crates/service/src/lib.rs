@@ -945,6 +945,19 @@ impl ServiceHandle {
         self.with_table(dataset_id, table, |t| t.rows.clone())
     }
 
+    /// One column of a table's rows (`Null` where a row lacks it), in the order they were
+    /// pushed; searches every workspace. Cheaper than [`table_rows`](Self::table_rows) when
+    /// a check needs only the ids of a large table (the soak reads them after every failed
+    /// push).
+    pub fn table_column(&self, dataset_id: &str, table: &str, column: &str) -> Option<Vec<Value>> {
+        self.with_table(dataset_id, table, |t| {
+            t.rows
+                .iter()
+                .map(|row| row.get(column).cloned().unwrap_or(Value::Null))
+                .collect()
+        })
+    }
+
     /// The columns of a table (canonical data types); searches every workspace.
     pub fn table_columns(&self, dataset_id: &str, table: &str) -> Option<Vec<Value>> {
         self.with_table(dataset_id, table, Table::columns)
@@ -1025,6 +1038,13 @@ impl ServiceHandle {
     /// Injects a fault (see [`Fault`]); faults apply in the order injected.
     pub fn inject(&self, fault: Fault) {
         self.shared.lock().faults.push(fault);
+    }
+
+    /// The injected faults not yet used up, in the order they apply (each with the uses it
+    /// has left). A long-running injector reads it to keep the queue short and to tell the
+    /// faults that hit a request from those that never did.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.shared.lock().faults.clone()
     }
 
     /// Removes every fault not yet used up.

@@ -79,7 +79,12 @@ fn faults_hit_times_then_stop_and_come_in_order() -> Result<()> {
     assert_eq!(env.get("/groups")?.status().as_u16(), 200);
 
     env.svc.inject(Fault::status(500, "x").times(5));
+    assert_eq!(env.get("/groups")?.status().as_u16(), 500);
+    let pending = env.svc.pending_faults();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].times, 4, "one use spent");
     env.svc.clear_faults();
+    assert!(env.svc.pending_faults().is_empty());
     assert_eq!(env.get("/groups")?.status().as_u16(), 200);
     Ok(())
 }

@@ -18,6 +18,13 @@ fn rows_are_stored_in_order() -> Result<()> {
     env.post_json(&path, &json!({"rows": rows(3, 2)}))?;
     assert_eq!(env.svc.table_rows(&id, "T"), Some(rows(0, 5)));
     assert_eq!(env.svc.table_rows(&id, "t"), None);
+    let column: Vec<_> = rows(0, 5).iter().map(|r| r["Id"].clone()).collect();
+    assert_eq!(env.svc.table_column(&id, "T", "Id"), Some(column));
+    assert_eq!(
+        env.svc.table_column(&id, "T", "Nope"),
+        Some(vec![serde_json::Value::Null; 5])
+    );
+    assert_eq!(env.svc.table_column(&id, "t", "Id"), None);
     Ok(())
 }
 
