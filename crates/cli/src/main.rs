@@ -29,6 +29,7 @@ macro_rules! out {
 
 mod flow;
 mod progress;
+mod studio;
 mod table;
 mod template;
 
@@ -133,6 +134,11 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Serves a local web page (on 127.0.0.1, nothing loaded from the internet) with the
+    /// connection's and every action's form, pickers filled by the component: runs actions
+    /// and shows their output, errors and requests. Against a seeded local emulator it
+    /// starts itself, unless --service names another service. See docs/studio.md.
+    Studio(Box<studio::StudioArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,6 +400,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ..
         } => emulator(port, token, !no_seed),
         Command::Demo { verbose } => demo(component, verbose),
+        Command::Studio(args) => studio::studio(component, *args),
     }
 }
 
