@@ -108,6 +108,8 @@ pub fn studio(component: Option<&Path>, mut args: StudioArgs) -> Result<ExitCode
             let handle = ServiceHandle::spawn(config)?;
             let url = Url::parse(&handle.base_url())?;
             args.connection.access_token = Some(token);
+            // The user's saved sign-in is for a real service, not for this emulator.
+            args.connection.token_file = None;
             args.connection.service = Some(url.clone());
             (Some(handle), url)
         }
@@ -440,7 +442,8 @@ impl Studio {
     fn prepare(&self, connector: &mut Connector, page: &Map<String, Value>) -> Value {
         let mut connection = self.base.as_object().cloned().unwrap_or_default();
         for (key, value) in page {
-            // The page never sets the token; an empty secret means "keep the one given".
+            // The page never sets the token. An empty value keeps the command line's: the
+            // page is never sent its secrets, so their fields come back empty.
             let empty = value.as_str().is_some_and(str::is_empty);
             if key == pbi_host::ACCESS_TOKEN || (empty && connection.contains_key(key)) {
                 continue;

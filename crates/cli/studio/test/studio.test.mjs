@@ -178,6 +178,9 @@ try {
     }
     if (key === 'list-datasets') {
       await screenshot('result-list-datasets', actionPane);
+      // The whole page as a user sees it (1000 × 800), from the top.
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await screenshot('overview', page);
     }
     ran.push(key);
   }
