@@ -14,9 +14,10 @@ use super::inputs::{REPORT_ID, WAIT_TIMEOUT, WORKSPACE};
 use super::{Context, choice, guid, in_workspace, scoped_url, wait_timeout, workspace};
 use crate::definition::{Action, Input, InputType};
 use crate::error::{ActionError, ErrorKind};
+use crate::exchange::Progress;
 use crate::exchange::{Exchange, HttpDetails, Output, Step};
 use crate::http::{Method, Request, Response};
-use crate::poll::Poll;
+use crate::poll::{Outcome, Polling};
 
 /// How often the status is read when the service does not say (no `Retry-After`).
 pub const POLL_EVERY: Duration = Duration::from_secs(5);
@@ -74,14 +75,10 @@ pub struct ExportReport {
     workspace: Option<String>,
     report_id: String,
     format: &'static str,
-    poll: Poll,
+    polling: Polling,
     stage: Stage,
-    /// Set once the stage's request has been sent.
-    sent: bool,
     /// The job, as the service last described it.
     job: Value,
-    /// Progress to report.
-    pending: Option<crate::exchange::Progress>,
 }
 
 /// Checks the inputs and builds the exchange.
@@ -97,11 +94,9 @@ pub fn exchange(
         workspace: workspace.map(str::to_string),
         report_id: id.to_string(),
         format,
-        poll: Poll::new(limit, POLL_EVERY),
+        polling: Polling::new(limit, POLL_EVERY),
         stage: Stage::Start,
-        sent: false,
         job: Value::Null,
-        pending: None,
     })
 }
 
@@ -158,7 +153,7 @@ impl ExportReport {
             }
         }
         let status = self.text("status").unwrap_or("Undefined");
-        self.pending = Some(crate::exchange::Progress {
+        self.polling.report(Progress {
             done: self
                 .job
                 .get("percentComplete")
@@ -183,20 +178,14 @@ impl ExportReport {
             }
             _ => {
                 self.stage = Stage::Status;
-                match self.poll.next_wait(&response) {
-                    Some(wait) => {
-                        self.sent = false;
-                        Step::Wait(wait)
-                    }
-                    None => {
-                        let mut e = ActionError::timeout(format!(
-                            "the export was not finished after the Wait Timeout of {} s",
-                            self.poll.elapsed_ms() / 1000
-                        ));
-                        e.progress = Some(self.job.to_string());
-                        Step::Done(Err(e))
-                    }
-                }
+                self.polling.wait(&response).unwrap_or_else(|| {
+                    let mut e = ActionError::timeout(format!(
+                        "the export was not finished after the Wait Timeout of {} s",
+                        self.polling.elapsed_s()
+                    ));
+                    e.progress = Some(self.job.to_string());
+                    Step::Done(Err(e))
+                })
             }
         }
     }
@@ -249,16 +238,10 @@ fn disposition_file_name(header: &str) -> Option<String> {
 
 impl Exchange for ExportReport {
     fn step(&mut self, outcome: Option<Result<Response, ActionError>>) -> Step {
-        let response = match outcome {
-            None if self.sent => {
-                return Step::Done(Err(ActionError::transport("request already sent")));
-            }
-            None => {
-                self.sent = true;
-                return Step::Send(self.request());
-            }
-            Some(Err(e)) => return Step::Done(Err(e)),
-            Some(Ok(response)) => response,
+        let response = match self.polling.outcome(outcome) {
+            Outcome::Ask => return Step::Send(self.request()),
+            Outcome::Answer(response) => response,
+            Outcome::Over(e) => return Step::Done(Err(e)),
         };
         if !response.is_success() {
             return Step::Done(Err(self.error(&response)));
@@ -270,11 +253,11 @@ impl Exchange for ExportReport {
     }
 
     fn clock(&mut self, now_ms: u64) {
-        self.poll.clock(now_ms);
+        self.polling.clock(now_ms);
     }
 
-    fn progress(&mut self) -> Option<crate::exchange::Progress> {
-        self.pending.take()
+    fn progress(&mut self) -> Option<Progress> {
+        self.polling.progress()
     }
 }
 

@@ -16,9 +16,10 @@ use super::inputs::{ANY_DATASET_ID, WAIT_TIMEOUT, WORKSPACE};
 use super::{Context, choice, dataset_id, in_workspace, scoped_url, wait_timeout, workspace};
 use crate::definition::{Action, Input, InputType};
 use crate::error::{ActionError, ErrorKind};
+use crate::exchange::Progress;
 use crate::exchange::{Exchange, Output, Step};
 use crate::http::{Method, Request, Response};
-use crate::poll::Poll;
+use crate::poll::{Outcome, Polling};
 
 /// How often the history is read when the service does not say (no `Retry-After`).
 pub const POLL_EVERY: Duration = Duration::from_secs(10);
@@ -89,14 +90,10 @@ pub struct RefreshDataset {
     dataset_id: String,
     notify: &'static str,
     wait: bool,
-    poll: Poll,
+    polling: Polling,
     stage: Stage,
-    /// Set once the stage's request has been sent.
-    sent: bool,
     /// The refresh's request id, from the 202's `RequestId` header.
     request_id: Option<String>,
-    /// Progress to report.
-    pending: Option<crate::exchange::Progress>,
 }
 
 /// Checks the inputs and builds the exchange.
@@ -113,11 +110,9 @@ pub fn exchange(
         dataset_id: id.to_string(),
         notify,
         wait: input.wait_for_completion.unwrap_or(false),
-        poll: Poll::new(limit, POLL_EVERY),
+        polling: Polling::new(limit, POLL_EVERY),
         stage: Stage::Dataset,
-        sent: false,
         request_id: None,
-        pending: None,
     })
 }
 
@@ -204,10 +199,11 @@ impl RefreshDataset {
             .and_then(|e| e.get("status"))
             .and_then(Value::as_str)
             .unwrap_or("Unknown");
-        self.pending = Some(crate::exchange::Progress {
-            done: self.poll.elapsed_ms() / 1000,
+        let elapsed = self.polling.elapsed_s();
+        self.polling.report(Progress {
+            done: elapsed,
             total: None,
-            status: format!("refresh {status}, {} s", self.poll.elapsed_ms() / 1000),
+            status: format!("refresh {status}, {elapsed} s"),
         });
         match (status, entry) {
             ("Completed", Some(entry)) => Step::Done(Ok(Output::json(&self.with_dataset(entry)))),
@@ -215,13 +211,10 @@ impl RefreshDataset {
                 Step::Done(Err(failed(status, &self.with_dataset(entry))))
             }
             // `Unknown` is Microsoft's "in progress"; a refresh not yet listed is as good as.
-            _ => match self.poll.next_wait(&response) {
-                Some(wait) => {
-                    self.sent = false;
-                    Step::Wait(wait)
-                }
-                None => Step::Done(Err(self.timed_out(entry))),
-            },
+            _ => self
+                .polling
+                .wait(&response)
+                .unwrap_or_else(|| Step::Done(Err(self.timed_out(entry)))),
         }
     }
 
@@ -239,7 +232,7 @@ impl RefreshDataset {
         let mut e = ActionError::timeout(format!(
             "the refresh was still in progress after the Wait Timeout of {} s; it goes on in \
              Power BI, and Get Refresh History shows how it ends",
-            self.poll.elapsed_ms() / 1000
+            self.polling.elapsed_s()
         ));
         let progress = match entry {
             Some(entry) => self.with_dataset(entry),
@@ -315,16 +308,10 @@ fn start_refused(mut e: ActionError) -> ActionError {
 
 impl Exchange for RefreshDataset {
     fn step(&mut self, outcome: Option<Result<Response, ActionError>>) -> Step {
-        let response = match outcome {
-            None if self.sent => {
-                return Step::Done(Err(ActionError::transport("request already sent")));
-            }
-            None => {
-                self.sent = true;
-                return Step::Send(self.request());
-            }
-            Some(Err(e)) => return Step::Done(Err(e)),
-            Some(Ok(response)) => response,
+        let response = match self.polling.outcome(outcome) {
+            Outcome::Ask => return Step::Send(self.request()),
+            Outcome::Answer(response) => response,
+            Outcome::Over(e) => return Step::Done(Err(e)),
         };
         if !response.is_success() {
             let e = self.error(&response);
@@ -341,11 +328,11 @@ impl Exchange for RefreshDataset {
     }
 
     fn clock(&mut self, now_ms: u64) {
-        self.poll.clock(now_ms);
+        self.polling.clock(now_ms);
     }
 
-    fn progress(&mut self) -> Option<crate::exchange::Progress> {
-        self.pending.take()
+    fn progress(&mut self) -> Option<Progress> {
+        self.polling.progress()
     }
 }
 
