@@ -40,6 +40,8 @@ fn input(key: &str, ty: wd::InputType, required: bool) -> wd::InputDefinition {
         maximum: None,
         example: None,
         picker: None,
+        pattern: None,
+        max_length: None,
     }
 }
 
