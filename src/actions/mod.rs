@@ -138,6 +138,7 @@ macro_rules! registry {
 }
 
 pub mod inputs;
+pub mod workspace_list;
 
 registry! {
     create_dataset: CreateDatasetInput,
