@@ -61,6 +61,26 @@ pub fn canonical_type(name: &str) -> Option<&'static str> {
         .find(|t| t.eq_ignore_ascii_case(name))
 }
 
+/// The characters [`table_name_char`] refuses, as a regular expression's class body: below
+/// `~`, everything but tab, LF, CR, space, `#`, `-`, digits, `@`, letters, `^` and `_`.
+macro_rules! not_in_table_names {
+    () => {
+        r#"\x00-\x08\x0B\x0C\x0E-\x1F!"$-,./:-?\[-\]`{-}"#
+    };
+}
+
+/// The `pattern` of a Table Name input ([`table_name`], with [`MAX_TABLE_NAME`] as its
+/// `max-length`): allowed characters only, at least one of them not white space.
+pub const TABLE_NAME_PATTERN: &str = concat!(
+    "^[^",
+    not_in_table_names!(),
+    "]*[^",
+    not_in_table_names!(),
+    r"\s][^",
+    not_in_table_names!(),
+    "]*$"
+);
+
 /// Whether a character may stand in a table name: the pattern of `Table.name` in
 /// Microsoft's API description (tab, LF, CR, space, `#`, `-`, digits, `@`, letters, `^`,
 /// `_`, `~` and everything from U+007F on).

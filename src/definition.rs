@@ -55,6 +55,11 @@ pub struct Input {
     pub minimum: Option<i64>,
     /// The largest allowed integer.
     pub maximum: Option<i64>,
+    /// The regular expression (JSON Schema's `pattern`, ECMA-262) a text value must match:
+    /// exactly what the action's own check takes, declared beside that check.
+    pub pattern: Option<&'static str>,
+    /// The most characters a text value may have, as the action's own check counts them.
+    pub max_length: Option<u32>,
     /// An example value.
     pub example: Option<&'static str>,
     /// The picker that lists this input's values, if there is one (`crate::pickers`).
@@ -107,6 +112,8 @@ impl Input {
             choices: &[],
             minimum: None,
             maximum: None,
+            pattern: None,
+            max_length: None,
             example: None,
             picker: None,
         }
@@ -125,6 +132,16 @@ impl Input {
     pub(crate) const fn bounds(mut self, minimum: Option<i64>, maximum: Option<i64>) -> Input {
         self.minimum = minimum;
         self.maximum = maximum;
+        self
+    }
+    /// The same, its text values matching `pattern` (what the component's check takes).
+    pub(crate) const fn pattern(mut self, pattern: &'static str) -> Input {
+        self.pattern = Some(pattern);
+        self
+    }
+    /// The same, its text values at most `max_length` characters.
+    pub(crate) const fn max_length(mut self, max_length: u32) -> Input {
+        self.max_length = Some(max_length);
         self
     }
     /// The same, with these `(label, value)` choices.
@@ -398,6 +415,15 @@ pub const CONNECTION: Connection = Connection {
 /// Key of the Tenant ID input.
 pub const TENANT_ID: &str = "tenant-id";
 
+/// The `pattern` of the Tenant ID input: what the client credentials grant takes
+/// (`crate::oauth`): letters, digits, `-` and `.` (a GUID or a domain name), but not the
+/// multi-tenant names `common`, `organizations` and `consumers` in any case; white space
+/// around it allowed (the value is trimmed first).
+pub const TENANT_ID_PATTERN: &str = concat!(
+    r"^\s*(?!(?:[Cc][Oo][Mm][Mm][Oo][Nn]|[Oo][Rr][Gg][Aa][Nn][Ii][Zz][Aa][Tt][Ii][Oo][Nn][Ss]",
+    r"|[Cc][Oo][Nn][Ss][Uu][Mm][Ee][Rr][Ss])\s*$)[0-9A-Za-z.-]+\s*$"
+);
+
 /// The service principal connection: the client credentials grant, for unattended flows.
 pub const SERVICE_PRINCIPAL: Connection = Connection {
     key: "service-principal",
@@ -412,6 +438,7 @@ pub const SERVICE_PRINCIPAL: Connection = Connection {
             "The Directory (tenant) ID from the Azure Portal, or the tenant's domain name (such as contoso.onmicrosoft.com). Service principals cannot use 'common'.",
         )
         .required()
+        .pattern(TENANT_ID_PATTERN)
         .example("f089354e-8366-4e18-aea3-4cb4a3a50b48"),
         Input::new(
             "client-id",

@@ -747,6 +747,57 @@ mod tests {
     use super::*;
     use crate::exchange::scripted::Scripted;
 
+    /// The Tenant ID's declared pattern takes exactly what the client credentials grant
+    /// takes (a form that checks it refuses nothing the component would send).
+    #[test]
+    fn the_tenant_pattern_is_the_check() {
+        use crate::definition::{SERVICE_PRINCIPAL, TENANT_ID_PATTERN};
+        assert_eq!(
+            SERVICE_PRINCIPAL
+                .inputs
+                .iter()
+                .find(|i| i.key == TENANT_ID)
+                .and_then(|i| i.pattern),
+            Some(TENANT_ID_PATTERN)
+        );
+        let schema = serde_json::json!({"type": "string", "pattern": TENANT_ID_PATTERN});
+        let pattern = jsonschema::draft7::new(&schema).expect("an ECMA-262 pattern");
+        let mut refused = 0;
+        for tenant in [
+            "f089354e-8366-4e18-aea3-4cb4a3a50b48",
+            " contoso.onmicrosoft.com ",
+            "Contoso-2.example",
+            "common2",
+            "mycommon",
+            "common",
+            " Organizations ",
+            "CONSUMERS",
+            "contoso/oauth2",
+            "contoso onmicrosoft.com",
+            "été.example",
+            "a_b",
+            "?",
+        ] {
+            let pairs = [
+                (TENANT_ID.to_string(), tenant.to_string()),
+                ("client-id".to_string(), "c".to_string()),
+                ("client-secret".to_string(), "s".to_string()),
+            ];
+            let values = ConnectionValues::new("service-principal", &pairs, "").unwrap();
+            let checked = OAuthConfig::client_credentials(&values);
+            if let Err(e) = &checked {
+                assert_eq!(e.input.as_deref(), Some(TENANT_ID), "{tenant:?}: {e:?}");
+                refused += 1;
+            }
+            assert_eq!(
+                pattern.is_valid(&serde_json::json!(tenant)),
+                checked.is_ok(),
+                "{tenant:?}"
+            );
+        }
+        assert_eq!(refused, 8);
+    }
+
     #[test]
     fn aadsts_numbers_are_explained() {
         for (description, hint) in [

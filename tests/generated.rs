@@ -5,10 +5,10 @@
 //! examples change, since the manifest and the docs are made from the examples file).
 //!
 //! `docs/example-payloads.json` holds, per action, the example inputs (the fixture as a form
-//! submits it), the output they gave, the schema of the action's outputs and the rules of
-//! its inputs that the component checks beyond their type ([`input_rules`]); the tests here
-//! check that the manifest's schemas take the examples and refuse what the component
-//! refuses.
+//! submits it), the output they gave and the schema of the action's outputs. The rules of
+//! the inputs that the component checks beyond their type (a `pattern`, a `max-length`) come
+//! from its definition; the tests here check that the manifest's schemas take the examples
+//! and refuse what the component refuses.
 
 mod common;
 
@@ -104,45 +104,6 @@ fn replace_guids(s: &str, ids: &mut Vec<String>) -> Option<String> {
         }
     }
     changed.then(|| out + &s[last..])
-}
-
-/// A GUID as the component checks it (`src/actions/mod.rs`, `is_guid`): `8-4-4-4-12` hex
-/// digits. The component trims the value first, so white space around it is fine.
-const GUID: &str = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}";
-
-/// The characters a table name may not hold (`src/columns.rs`, `table_name_char`): below
-/// `~`, everything but tab, LF, CR, space, `#`, `-`, digits, `@`, letters, `^` and `_`.
-const NOT_IN_TABLE_NAMES: &str = r#"\x00-\x08\x0B\x0C\x0E-\x1F!"$-,./:-?\[-\]`{-}"#;
-
-/// The rules of the inputs that the component checks beyond their type, as JSON Schema
-/// keywords, by input key; every action with such an input checks it so
-/// (`schemas_refuse_what_the_component_refuses` asks the component).
-fn input_rules() -> Map<String, Value> {
-    let table_char = format!("[^{NOT_IN_TABLE_NAMES}]");
-    let table_visible = format!("[^{NOT_IN_TABLE_NAMES}\\s]");
-    let id = json!({"pattern": format!(r"^\s*{GUID}\s*$")});
-    json!({
-        "dataset-id": id,
-        "report-id": id,
-        // Empty is My Workspace.
-        "workspace": {"pattern": format!(r"^\s*(?:{GUID})?\s*$")},
-        // 1 to 100 allowed characters, not all white space.
-        "table-name": {
-            "maxLength": 100,
-            "pattern": format!("^{table_char}*{table_visible}{table_char}*$"),
-        },
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default()
-}
-
-/// The rules of `action`'s inputs.
-fn rules_of(action: &pbi_host::ActionDefinition) -> Map<String, Value> {
-    input_rules()
-        .into_iter()
-        .filter(|(key, _)| action.input(key).is_some())
-        .collect()
 }
 
 /// The schema of `action`'s outputs: inferred from what it answered, and open where the
@@ -261,17 +222,17 @@ fn capture_examples() -> Result<Map<String, Value>> {
         c.more
             .iter_mut()
             .for_each(|m| stabilize(m, &base, &mut ids));
-        let action = definition.action(&c.action).context("action")?;
+        ensure!(
+            definition.action(&c.action).is_some(),
+            "no action {}",
+            c.action
+        );
         let samples: Vec<&Value> = std::iter::once(&c.output).chain(&c.more).collect();
-        let mut entry = json!({
+        let entry = json!({
             "input": c.input,
             "output": c.output,
             "outputSchema": output_schema(&c.action, &samples),
         });
-        let rules = rules_of(action);
-        if !rules.is_empty() {
-            entry["inputRules"] = Value::Object(rules);
-        }
         examples.insert(c.action, entry);
     }
     let missing: Vec<String> = definition
@@ -573,21 +534,28 @@ fn probes(key: &str) -> (Vec<String>, Vec<String>) {
     }
 }
 
-/// The schemas refuse what the component refuses: for every action and every input with a
-/// rule, values the component refuses before it sends anything are refused by the schema
-/// (a dataset ID `nope`, a table name `a/b`), and values the component sends on are taken.
+/// The schemas refuse what the component refuses: for every action and every input whose
+/// definition has a rule (`pattern`, `max-length`), values the component refuses before it
+/// sends anything are refused by the schema (a dataset ID `nope`, a table name `a/b`), and
+/// values the component sends on are taken.
 #[test]
 fn schemas_refuse_what_the_component_refuses() -> Result<()> {
     let (h, manifest) = current_manifest()?;
     let id = h.create_dataset("Sales", sales_columns())?;
-    let rules = input_rules();
     let mut checked = 0;
+    let mut ruled = std::collections::BTreeSet::new();
     for action in &h.connector.definition().actions {
         let schema = draft7(&manifest["actions"][&action.key]["inputSchema"])?;
         let sample = h.sample(&action.key, &id)?;
         let base = pbi_host::manifest::form_values(&action.inputs, &sample);
         ensure!(schema.is_valid(&base), "{}: {base}", action.key);
-        for key in rules.keys().filter(|k| action.input(k).is_some()) {
+        let keys = action
+            .inputs
+            .iter()
+            .filter(|i| i.pattern.is_some() || i.max_length.is_some())
+            .map(|i| &i.key);
+        for key in keys {
+            ruled.insert(key.clone());
             let (bad, good) = probes(key);
             ensure!(!bad.is_empty(), "no probes for {key}");
             for value in bad {
@@ -630,6 +598,14 @@ fn schemas_refuse_what_the_component_refuses() -> Result<()> {
         }
     }
     ensure!(checked > 50, "only {checked} probes");
+    // The rules the definition declares are the ones the component has always checked.
+    ensure!(
+        ruled
+            .iter()
+            .map(String::as_str)
+            .eq(["dataset-id", "report-id", "table-name", "workspace"]),
+        "rules on {ruled:?}"
+    );
     Ok(())
 }
 

@@ -281,6 +281,21 @@ pub fn required<'a>(key: &str, value: &'a str) -> Result<&'a str, ActionError> {
     Ok(value)
 }
 
+/// A GUID as [`is_guid`] takes it, for the patterns below (a macro, so that `concat!` can
+/// build them as constants).
+macro_rules! guid_pattern {
+    () => {
+        "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    };
+}
+
+/// The `pattern` of an ID input ([`guid`]): a GUID, white space around it allowed (the
+/// value is trimmed first).
+pub const GUID_PATTERN: &str = concat!(r"^\s*", guid_pattern!(), r"\s*$");
+
+/// The `pattern` of the Workspace input ([`workspace`]): a GUID, or empty (My Workspace).
+pub const WORKSPACE_PATTERN: &str = concat!(r"^\s*(?:", guid_pattern!(), r")?\s*$");
+
 /// Whether `id` is a GUID (`8-4-4-4-12` hex digits).
 fn is_guid(id: &str) -> bool {
     let groups: Vec<&str> = id.split('-').collect();
@@ -477,6 +492,84 @@ pub(crate) fn snapshot(request: &Request) -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::definition::CONNECTION;
+
+    /// Whether `value` matches `pattern` as a JSON Schema validator (ECMA-262) sees it.
+    fn matches(pattern: &str, value: &str) -> bool {
+        let schema = serde_json::json!({"type": "string", "pattern": pattern});
+        jsonschema::draft7::new(&schema)
+            .expect("an ECMA-262 pattern")
+            .is_valid(&serde_json::json!(value))
+    }
+
+    /// The declared patterns (and the table name's length) take exactly what the checks
+    /// take, and every input the checks read declares them.
+    #[test]
+    fn declared_patterns_are_the_checks() {
+        let ids = [
+            "cfafbeb1-8037-4d0c-896e-a46fb27ff229",
+            " CFAFBEB1-8037-4D0C-896E-A46FB27FF229 ",
+            "",
+            "  ",
+            "nope",
+            "cfafbeb1-8037-4d0c-896e-a46fb27ff22",
+            "cfafbeb1-8037-4d0c-896e-a46fb27ff22g",
+            "cfafbeb18037-4d0c-896e-a46fb27ff2299",
+            "cfafbeb1-8037-4d0c-896e-a46fb27ff229/rows",
+            "../datasets",
+        ];
+        for id in ids {
+            assert_eq!(
+                matches(GUID_PATTERN, id),
+                guid("report-id", "report", id).is_ok(),
+                "{id:?}"
+            );
+            assert_eq!(
+                matches(WORKSPACE_PATTERN, id),
+                workspace(Some(id)).is_ok(),
+                "{id:?}"
+            );
+        }
+        let long = "x".repeat(crate::columns::MAX_TABLE_NAME);
+        let too_long = "é".repeat(crate::columns::MAX_TABLE_NAME + 1);
+        for name in [
+            "Sales",
+            "Sales #1",
+            "Ventes été",
+            "a-b@c^d_e~f",
+            " padded\t",
+            long.as_str(),
+            too_long.as_str(),
+            "",
+            " \t ",
+            "a/b",
+            "a.b",
+            "a?b",
+            "Sales (2026)",
+            "x\u{7}y",
+            "a[b]",
+        ] {
+            let input = inputs::TABLE_NAME;
+            let declared = matches(input.pattern.unwrap(), name)
+                && name.chars().count() <= input.max_length.unwrap() as usize;
+            assert_eq!(
+                declared,
+                crate::columns::table_name("table-name", name).is_ok(),
+                "{name:?}"
+            );
+        }
+        // Every action's input with one of these checks declares its rule.
+        for action in ACTIONS {
+            for input in action.inputs {
+                let expected = match input.key {
+                    "dataset-id" | "report-id" => Some(GUID_PATTERN),
+                    "workspace" => Some(WORKSPACE_PATTERN),
+                    "table-name" => Some(crate::columns::TABLE_NAME_PATTERN),
+                    _ => None,
+                };
+                assert_eq!(input.pattern, expected, "{} {}", action.key, input.key);
+            }
+        }
+    }
 
     const WORKSPACE_ID: &str = "f089354e-8366-4e18-aea3-4cb4a3a50b48";
 

@@ -140,6 +140,8 @@ mod tests {
             choices: Vec::new(),
             minimum: None,
             maximum: None,
+            pattern: None,
+            max_length: None,
             example: None,
             picker: None,
         };

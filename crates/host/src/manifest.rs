@@ -4,9 +4,10 @@
 //! JSON Forms, and the reference pages under `docs/reference/`. `docs/forms.md` shows how an
 //! engine renders the forms.
 //!
-//! Nothing here knows Power BI: every word comes from the component's `describe` answer, and
-//! the examples (inputs, outputs, rules an input's value follows) from a document captured
-//! by a test against the component ([`Examples`]).
+//! Nothing here knows Power BI: every word (and every rule an input's value follows: its
+//! `pattern` and `max-length`) comes from the component's `describe` answer, and the
+//! examples (inputs, outputs) from a document captured by a test against the component
+//! ([`Examples`]).
 //!
 //! Two schemas of an action's inputs come from the same definition:
 //!
@@ -14,8 +15,9 @@
 //!   submits. Every input has its `title`, `description`, `default` and the type a form
 //!   generator renders well (code as JSON text, key/value lists as arrays of `{key, value}`
 //!   rows, picklists as `oneOf` of `{const, title}`); inputs the definition marks `required`
-//!   are `required` (a form pre-fills their defaults), and an input's rules from the
-//!   examples document (a GUID `pattern`, …) refuse what the component refuses;
+//!   are `required` (a form pre-fills their defaults), and an input's `pattern` and
+//!   `max-length` (a GUID, a table name's characters and length) refuse what the component
+//!   refuses;
 //! - [`action_schema`], what the host checks before a call (`crate::validate`): the same
 //!   inputs, but also in the shapes an engine gives directly (code as a JSON value, key/value
 //!   lists as objects or `[key, value]` pairs), and `required` only for inputs without a
@@ -129,8 +131,8 @@ fn pair_schema(input_type: InputType) -> Value {
     })
 }
 
-/// The JSON Schema of one input's value in a flavour, with `rules` (extra keywords such as a
-/// `pattern`, from the examples document) merged in.
+/// The JSON Schema of one input's value in a flavour, with `rules` (extra keywords from the
+/// caller, which win) merged in.
 fn property_schema(
     input: &InputDefinition,
     flavour: Flavour,
@@ -253,6 +255,18 @@ fn property_schema(
     if let Some(picker) = picker_json(input, "key") {
         schema.insert(PICKER_ANNOTATION.into(), picker);
     }
+    // What the component refuses beyond the type, for a form to refuse first. The host's
+    // own check leaves it to the component, whose error names the input in its own words.
+    if flavour == Flavour::Form {
+        if let Some(pattern) = &input.pattern {
+            // It also says "not blank" for a required input where it has to (it replaces
+            // the `\S` above).
+            schema.insert("pattern".into(), pattern.clone().into());
+        }
+        if let Some(max) = input.max_length {
+            schema.insert("maxLength".into(), max.into());
+        }
+    }
     for (keyword, value) in rules.into_iter().flatten() {
         schema.insert(keyword.clone(), value.clone());
     }
@@ -316,8 +330,9 @@ pub fn action_schema(action: &ActionDefinition) -> Value {
 }
 
 /// The JSON Schema (draft-07) of an action's inputs as a form offers and submits them, the
-/// manifest's `inputSchema`. `rules` maps input keys to extra keywords that say what the
-/// component refuses (`{"dataset-id": {"pattern": "…"}}`), from the examples document.
+/// manifest's `inputSchema`. Each input's `pattern` and `max-length` come from the
+/// definition; `rules` maps input keys to extra keywords (`{"id": {"maxLength": 4}}`) that
+/// win over them, for a component that cannot declare a rule itself.
 pub fn form_schema(action: &ActionDefinition, rules: Option<&Map<String, Value>>) -> Value {
     Value::Object(object_schema(
         &action.label,
@@ -652,9 +667,9 @@ fn merge_shapes(a: &Value, b: &Value) -> Value {
 ///
 /// `input` is an example of the inputs as a form submits them, `output` what the action
 /// answered to them (its `data`), `outputSchema` the schema of its outputs (else inferred
-/// from `output` by [`infer_schema`]), and `inputRules` extra JSON Schema keywords for
-/// inputs whose values the component checks further (a `pattern`, a `maxLength`). An
-/// older entry `{"data": …}` is an output alone.
+/// from `output` by [`infer_schema`]), and the optional `inputRules` extra JSON Schema
+/// keywords by input key for [`form_schema`] (the definition's own `pattern` and
+/// `max-length` need none). An older entry `{"data": …}` is an output alone.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Examples<'a> {
     /// Example inputs, as a form submits them.
@@ -711,6 +726,12 @@ fn manifest_input(input: &InputDefinition) -> Value {
     }
     if let Some(max) = input.maximum {
         out.insert("maximum".into(), max.into());
+    }
+    if let Some(pattern) = &input.pattern {
+        out.insert("pattern".into(), pattern.clone().into());
+    }
+    if let Some(max) = input.max_length {
+        out.insert("maxLength".into(), max.into());
     }
     if let Some(example) = &input.example {
         out.insert("example".into(), example.clone().into());

@@ -274,6 +274,8 @@ mod tests {
             choices: Vec::new(),
             minimum: None,
             maximum: None,
+            pattern: None,
+            max_length: None,
             example: None,
             picker: None,
         }

@@ -22,6 +22,8 @@ fn input(key: &str, input_type: InputType, required: bool) -> InputDefinition {
         choices: Vec::new(),
         minimum: None,
         maximum: None,
+        pattern: None,
+        max_length: None,
         example: None,
         picker: None,
     }
