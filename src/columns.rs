@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::definition::TextRule;
 use crate::error::ActionError;
 
 /// The most columns a push table holds.
@@ -80,6 +81,13 @@ pub const TABLE_NAME_PATTERN: &str = concat!(
     not_in_table_names!(),
     "]*$"
 );
+
+/// The rule of a Table Name input: [`TABLE_NAME_PATTERN`], [`MAX_TABLE_NAME`] characters at
+/// most.
+pub const TABLE_NAME_RULE: TextRule = TextRule {
+    pattern: TABLE_NAME_PATTERN,
+    max_length: Some(MAX_TABLE_NAME as u32),
+};
 
 /// Whether a character may stand in a table name: the pattern of `Table.name` in
 /// Microsoft's API description (tab, LF, CR, space, `#`, `-`, digits, `@`, letters, `^`,

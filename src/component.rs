@@ -403,8 +403,8 @@ fn input_definition(input: &Input) -> wd::InputDefinition {
             .collect(),
         minimum: input.minimum,
         maximum: input.maximum,
-        pattern: input.pattern.map(Into::into),
-        max_length: input.max_length,
+        pattern: input.rule.map(|r| r.pattern.into()),
+        max_length: input.rule.and_then(|r| r.max_length),
         example: input.example.map(Into::into),
         picker: input.picker.map(|p| wd::PickerRef {
             key: p.key.into(),

@@ -751,14 +751,14 @@ mod tests {
     /// takes (a form that checks it refuses nothing the component would send).
     #[test]
     fn the_tenant_pattern_is_the_check() {
-        use crate::definition::{SERVICE_PRINCIPAL, TENANT_ID_PATTERN};
+        use crate::definition::{SERVICE_PRINCIPAL, TENANT_ID_PATTERN, TENANT_ID_RULE};
         assert_eq!(
             SERVICE_PRINCIPAL
                 .inputs
                 .iter()
                 .find(|i| i.key == TENANT_ID)
-                .and_then(|i| i.pattern),
-            Some(TENANT_ID_PATTERN)
+                .and_then(|i| i.rule),
+            Some(&TENANT_ID_RULE)
         );
         let schema = serde_json::json!({"type": "string", "pattern": TENANT_ID_PATTERN});
         let pattern = jsonschema::draft7::new(&schema).expect("an ECMA-262 pattern");

@@ -2,8 +2,8 @@
 //! bounds cannot drift apart between actions. An action lists them in its own
 //! `DEFINITION` next to the inputs only it has.
 
-use super::{GUID_PATTERN, WORKSPACE_PATTERN};
-use crate::columns::{MAX_TABLE_NAME, TABLE_NAME_PATTERN};
+use super::{GUID_RULE, WORKSPACE_RULE};
+use crate::columns::TABLE_NAME_RULE;
 use crate::definition::{Input, InputType, MAX_TOP, MAX_WAIT_SECONDS, picker};
 
 /// Dataset ID: the push dataset an action works on.
@@ -14,7 +14,7 @@ pub const DATASET_ID: Input = Input::new(
     "The unique identifier of the dataset. A dataset is a collection of tables that can be used to generate reports and visuals in Power BI. Datasets must be 'Push' datasets to be accessible via API.",
 )
 .required()
-.pattern(GUID_PATTERN)
+.rule(&GUID_RULE)
 .example("cfafbeb1-8037-4d0c-896e-a46fb27ff229")
 .picker(picker::PUSH_DATASET, &["workspace"]);
 
@@ -26,8 +26,7 @@ pub const TABLE_NAME: Input = Input::new(
     "The name of the table within the dataset.",
 )
 .required()
-.pattern(TABLE_NAME_PATTERN)
-.max_length(MAX_TABLE_NAME as u32)
+.rule(&TABLE_NAME_RULE)
 .example("Sales");
 
 /// Table Name: a table of the dataset, listed by the table picker.
@@ -70,7 +69,7 @@ pub const WORKSPACE: Input = Input::new(
     InputType::String,
     "The ID of the workspace (group) to work in. Leave it empty to use 'My Workspace'.",
 )
-.pattern(WORKSPACE_PATTERN)
+.rule(&WORKSPACE_RULE)
 .example("f089354e-8366-4e18-aea3-4cb4a3a50b48")
 .picker(picker::WORKSPACE, &[]);
 
@@ -82,7 +81,7 @@ pub const ANY_DATASET_ID: Input = Input::new(
     "The unique identifier of the dataset.",
 )
 .required()
-.pattern(GUID_PATTERN)
+.rule(&GUID_RULE)
 .example("cfafbeb1-8037-4d0c-896e-a46fb27ff229")
 .picker(picker::DATASET, &["workspace"]);
 
@@ -94,7 +93,7 @@ pub const REPORT_ID: Input = Input::new(
     "The unique identifier of the report.",
 )
 .required()
-.pattern(GUID_PATTERN)
+.rule(&GUID_RULE)
 .example("5b218778-e7a5-4d73-8187-f10824047715")
 .picker(picker::REPORT, &["workspace"]);
 

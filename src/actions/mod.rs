@@ -41,7 +41,7 @@
 //! conversion, and the registry's tests check natively that each module's name is its key
 //! and that its `exchange` has the entry point's shape.
 
-use crate::definition::Action;
+use crate::definition::{Action, TextRule};
 use crate::error::ActionError;
 use crate::exchange::{Exchange, Output, Step};
 use crate::http::{Request, Response};
@@ -296,6 +296,18 @@ pub const GUID_PATTERN: &str = concat!(r"^\s*", guid_pattern!(), r"\s*$");
 /// The `pattern` of the Workspace input ([`workspace`]): a GUID, or empty (My Workspace).
 pub const WORKSPACE_PATTERN: &str = concat!(r"^\s*(?:", guid_pattern!(), r")?\s*$");
 
+/// The rule of an ID input: [`GUID_PATTERN`].
+pub const GUID_RULE: TextRule = TextRule {
+    pattern: GUID_PATTERN,
+    max_length: None,
+};
+
+/// The rule of the Workspace input: [`WORKSPACE_PATTERN`].
+pub const WORKSPACE_RULE: TextRule = TextRule {
+    pattern: WORKSPACE_PATTERN,
+    max_length: None,
+};
+
 /// Whether `id` is a GUID (`8-4-4-4-12` hex digits).
 fn is_guid(id: &str) -> bool {
     let groups: Vec<&str> = id.split('-').collect();
@@ -549,8 +561,9 @@ mod tests {
             "a[b]",
         ] {
             let input = inputs::TABLE_NAME;
-            let declared = matches(input.pattern.unwrap(), name)
-                && name.chars().count() <= input.max_length.unwrap() as usize;
+            let rule = input.rule.unwrap();
+            let declared = matches(rule.pattern, name)
+                && name.chars().count() <= rule.max_length.unwrap() as usize;
             assert_eq!(
                 declared,
                 crate::columns::table_name("table-name", name).is_ok(),
@@ -561,12 +574,12 @@ mod tests {
         for action in ACTIONS {
             for input in action.inputs {
                 let expected = match input.key {
-                    "dataset-id" | "report-id" => Some(GUID_PATTERN),
-                    "workspace" => Some(WORKSPACE_PATTERN),
-                    "table-name" => Some(crate::columns::TABLE_NAME_PATTERN),
+                    "dataset-id" | "report-id" => Some(&GUID_RULE),
+                    "workspace" => Some(&WORKSPACE_RULE),
+                    "table-name" => Some(&crate::columns::TABLE_NAME_RULE),
                     _ => None,
                 };
-                assert_eq!(input.pattern, expected, "{} {}", action.key, input.key);
+                assert_eq!(input.rule, expected, "{} {}", action.key, input.key);
             }
         }
     }
