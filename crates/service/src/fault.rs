@@ -44,6 +44,10 @@ pub enum FaultKind {
     Delay(Duration),
     /// Drop the connection without an answer (the request is NOT applied).
     ResetConnection,
+    /// Handle the request (it IS applied), then drop the connection without the answer:
+    /// the ambiguous case of an answer lost on the way back, which a client cannot tell
+    /// from [`FaultKind::ResetConnection`].
+    AnswerLost,
     /// 200 with a `Content-Length` larger than the body sent, then close (NOT applied).
     TruncatedBody,
     /// 200 `application/json` with a body that is not JSON (NOT applied).
@@ -99,6 +103,12 @@ impl Fault {
     #[must_use]
     pub fn reset_connection() -> Self {
         Self::new(FaultKind::ResetConnection)
+    }
+
+    /// Apply the request, then drop the connection without the answer.
+    #[must_use]
+    pub fn answer_lost() -> Self {
+        Self::new(FaultKind::AnswerLost)
     }
 
     /// Send a 200 whose body is shorter than its `Content-Length`, then close.
@@ -173,11 +183,11 @@ impl Fault {
 
 const JSON: &str = "application/json; charset=utf-8";
 
-/// The answer of a fault that replaces handling. `Delay` and `ResetConnection` are handled by
-/// the caller; they give `None`.
+/// The answer of a fault that replaces handling. `Delay`, `ResetConnection` and
+/// `AnswerLost` are handled by the caller; they give `None`.
 pub(crate) fn fault_response(kind: &FaultKind) -> Option<Response<Body>> {
     let response = match kind {
-        FaultKind::Delay(_) | FaultKind::ResetConnection => return None,
+        FaultKind::Delay(_) | FaultKind::ResetConnection | FaultKind::AnswerLost => return None,
         FaultKind::Status {
             status,
             body,

@@ -112,6 +112,12 @@ async fn handle(
     };
     let response = match fault {
         Some(FaultKind::ResetConnection) => return Err(DropConnection),
+        Some(FaultKind::AnswerLost) => {
+            // Applied, logged with the status it would have had; the client never sees it.
+            let response = respond(&shared, router, parts, bytes).await;
+            shared.lock().set_status(seq, response.status().as_u16());
+            return Err(DropConnection);
+        }
         Some(FaultKind::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             respond(&shared, router, parts, bytes).await

@@ -154,6 +154,29 @@ fn reset_connection_drops_without_an_answer() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn answer_lost_applies_the_request_and_drops_the_answer() -> Result<()> {
+    let env = Env::new()?;
+    let id = env.simple_dataset("T")?;
+    env.svc
+        .inject(Fault::answer_lost().on_method("POST").on_path("/rows"));
+    let result = env.post_json(
+        &format!("/datasets/{id}/tables/T/rows"),
+        &json!({"rows": rows(0, 2)}),
+    );
+    assert!(
+        result.is_err(),
+        "got an answer: {:?}",
+        result.map(|r| r.status())
+    );
+    // Unlike a reset, the rows are stored.
+    assert_eq!(env.svc.table_rows(&id, "T"), Some(rows(0, 2)));
+    let last = env.svc.requests().pop().context("logged")?;
+    assert_eq!((last.method.as_str(), last.status), ("POST", 200));
+    assert_eq!(env.get("/groups")?.status().as_u16(), 200);
+    Ok(())
+}
+
 /// Sends a raw request and reads until the server closes.
 fn raw_get(env: &Env, path: &str) -> Result<(String, Vec<u8>)> {
     let mut stream = TcpStream::connect(env.svc.addr())?;
