@@ -494,6 +494,83 @@ fn the_schemas_refuse_a_missing_required_input() -> Result<()> {
     Ok(())
 }
 
+/// The connection schemas refuse what the component refuses too: the service principal's
+/// Tenant ID (its definition's `pattern`) is refused by the schema and by the component
+/// (naming the input, before any token request) for a multi-tenant name or a character no
+/// tenant has, and taken by both for a tenant ID or a domain name (which the component asks a
+/// token for).
+#[test]
+fn connection_schemas_refuse_what_the_component_refuses() -> Result<()> {
+    let (h, manifest) = current_manifest()?;
+    let connections = manifest["connections"].as_array().context("connections")?;
+    let sp = connections
+        .iter()
+        .find(|c| c["key"] == "service-principal")
+        .context("the service principal connection")?;
+    ensure!(
+        sp["inputs"]
+            .as_array()
+            .context("inputs")?
+            .iter()
+            .any(|i| i["key"] == "tenant-id" && i["pattern"].is_string()),
+        "no pattern on tenant-id: {}",
+        sp["inputs"]
+    );
+    let schema = draft7(&sp["schema"])?;
+    let tenant = h.service.tenant_id();
+    let connection = |tenant: &str| {
+        json!({
+            "connection": "service-principal",
+            "tenant-id": tenant,
+            "client-id": "pbi-local-sp",
+            "client-secret": "pbi-local-sp-secret",
+        })
+    };
+    let padded = format!(" {tenant} ");
+    let good = [tenant.as_str(), padded.as_str(), "contoso.onmicrosoft.com"];
+    let bad = [
+        "common",
+        " Organizations ",
+        "CONSUMERS",
+        "contoso/oauth2",
+        "contoso onmicrosoft.com",
+        "été.example",
+    ];
+    for (value, takes) in good
+        .iter()
+        .map(|v| (v, true))
+        .chain(bad.iter().map(|v| (v, false)))
+    {
+        let connection = connection(value);
+        ensure!(
+            schema.is_valid(&connection) == takes,
+            "the schema {} tenant-id {value:?}",
+            if takes { "refuses" } else { "takes" }
+        );
+        let before = h.service.token_requests().len();
+        let invocation = h.connector.invoke("list-groups", &connection, &json!({}))?;
+        let asked = h.service.token_requests().len() > before;
+        let error = invocation.result.err();
+        if takes {
+            // A token the host kept for an equal connection serves as well as a new one.
+            ensure!(
+                asked || error.is_none(),
+                "the component refuses tenant-id {value:?}: {error:?}"
+            );
+        } else {
+            ensure!(
+                !asked
+                    && error.as_ref().is_some_and(|e| {
+                        e.kind == pbi_host::ErrorKind::InvalidInput
+                            && e.input.as_deref() == Some("tenant-id")
+                    }),
+                "the component takes tenant-id {value:?}: {error:?}"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Values each rule refuses and values it takes, by input key.
 fn probes(key: &str) -> (Vec<String>, Vec<String>) {
     let guid = "cfafbeb1-8037-4d0c-896e-a46fb27ff229";
