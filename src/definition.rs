@@ -59,8 +59,9 @@ pub struct Input {
     pub rule: Option<&'static TextRule>,
     /// An example value.
     pub example: Option<&'static str>,
-    /// The picker that lists this input's values, if there is one (`crate::pickers`).
-    pub picker: Option<Picker>,
+    /// The picker that lists this input's values, if there is one (`crate::pickers`). A
+    /// reference, as for `rule`: most inputs have none.
+    pub picker: Option<&'static Picker>,
 }
 
 /// What a text input's value must be beyond its type (the WIT input definition's `pattern`
@@ -161,14 +162,9 @@ impl Input {
         self
     }
 
-    /// The same input, its values listed by the picker `key`, which needs the inputs
-    /// `depends_on`.
-    pub(crate) const fn picker(
-        mut self,
-        key: &'static str,
-        depends_on: &'static [&'static str],
-    ) -> Input {
-        self.picker = Some(Picker { key, depends_on });
+    /// The same input, its values listed by `picker`.
+    pub(crate) const fn picker(mut self, picker: &'static Picker) -> Input {
+        self.picker = Some(picker);
         self
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{GUID_RULE, WORKSPACE_RULE};
 use crate::columns::TABLE_NAME_RULE;
-use crate::definition::{Input, InputType, MAX_TOP, MAX_WAIT_SECONDS, picker};
+use crate::definition::{Input, InputType, MAX_TOP, MAX_WAIT_SECONDS, Picker, picker};
 
 /// Dataset ID: the push dataset an action works on.
 pub const DATASET_ID: Input = Input::new(
@@ -16,7 +16,10 @@ pub const DATASET_ID: Input = Input::new(
 .required()
 .rule(&GUID_RULE)
 .example("cfafbeb1-8037-4d0c-896e-a46fb27ff229")
-.picker(picker::PUSH_DATASET, &["workspace"]);
+.picker(&Picker {
+    key: picker::PUSH_DATASET,
+    depends_on: &["workspace"],
+});
 
 /// Table Name: the name of a new table (Create Dataset).
 pub const TABLE_NAME: Input = Input::new(
@@ -30,8 +33,10 @@ pub const TABLE_NAME: Input = Input::new(
 .example("Sales");
 
 /// Table Name: a table of the dataset, listed by the table picker.
-pub const EXISTING_TABLE_NAME: Input =
-    TABLE_NAME.picker(picker::TABLE, &["workspace", "dataset-id"]);
+pub const EXISTING_TABLE_NAME: Input = TABLE_NAME.picker(&Picker {
+    key: picker::TABLE,
+    depends_on: &["workspace", "dataset-id"],
+});
 
 /// Columns: a table's schema, as JSON.
 pub const COLUMNS: Input = Input::new(
@@ -71,7 +76,10 @@ pub const WORKSPACE: Input = Input::new(
 )
 .rule(&WORKSPACE_RULE)
 .example("f089354e-8366-4e18-aea3-4cb4a3a50b48")
-.picker(picker::WORKSPACE, &[]);
+.picker(&Picker {
+    key: picker::WORKSPACE,
+    depends_on: &[],
+});
 
 /// Dataset ID of an action on any dataset, push or not, listed by the dataset picker.
 pub const ANY_DATASET_ID: Input = Input::new(
@@ -83,7 +91,10 @@ pub const ANY_DATASET_ID: Input = Input::new(
 .required()
 .rule(&GUID_RULE)
 .example("cfafbeb1-8037-4d0c-896e-a46fb27ff229")
-.picker(picker::DATASET, &["workspace"]);
+.picker(&Picker {
+    key: picker::DATASET,
+    depends_on: &["workspace"],
+});
 
 /// Report ID: a report, listed by the report picker.
 pub const REPORT_ID: Input = Input::new(
@@ -95,7 +106,10 @@ pub const REPORT_ID: Input = Input::new(
 .required()
 .rule(&GUID_RULE)
 .example("5b218778-e7a5-4d73-8187-f10824047715")
-.picker(picker::REPORT, &["workspace"]);
+.picker(&Picker {
+    key: picker::REPORT,
+    depends_on: &["workspace"],
+});
 
 /// Wait Timeout (s): how long an action follows a long-running operation of the service.
 pub const WAIT_TIMEOUT: Input = Input::new(
