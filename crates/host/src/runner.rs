@@ -72,7 +72,9 @@ pub(crate) fn engine(host: &HostConfig) -> Result<Engine, HostError> {
     config.epoch_interruption(true);
     config.allocation_strategy(pooling(host));
     // For profiling: `PBI_PERFMAP=1` makes wasmtime write `/tmp/perf-<pid>.map`, so that
-    // `perf report` names the guest's functions (docs/performance.md, "Reproducing the profiles").
+    // `perf report` names the guest's functions (docs/performance.md, "Reproducing the
+    // profiles"). Only with the `profiling` feature: without it the engine would refuse.
+    #[cfg(feature = "profiling")]
     if std::env::var_os("PBI_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
