@@ -4,7 +4,10 @@
 //! The rows are never turned into `serde_json::Value`s: the input is checked once (every row
 //! an object), the byte range of each batch of 10,000 rows is noted, and each request body is
 //! that slice of the input, separators and all, inside `{"rows":[` … `]}`. If a
-//! request fails for good, the error's `progress` says exactly which rows landed.
+//! request fails for good, the error's `progress` says exactly which rows landed, except
+//! the batch in flight when its request may have been applied before it failed (a cut
+//! connection, a timeout, a 5xx): Post Rows has no idempotency key, so that batch is
+//! reported as `maybeStored` and the message asks the user to check the table.
 
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -13,7 +16,7 @@ use super::inputs::{DATASET_ID, EXISTING_TABLE_NAME, WORKSPACE};
 use super::{Context, dataset_id, in_workspace, scoped_url, workspace};
 use crate::columns;
 use crate::definition::{Action, Input, InputType};
-use crate::error::ActionError;
+use crate::error::{ActionError, ErrorKind};
 use crate::exchange::{Exchange, Output, Step};
 use crate::http::{Method, Request, Response};
 use crate::retry::RetryPolicy;
@@ -210,6 +213,27 @@ pub struct CreateRows<'a> {
     requests: usize,
     /// A batch landed since progress was last reported.
     report: bool,
+    /// The request in flight failed in a way that does not show it was not applied.
+    maybe_stored: bool,
+}
+
+/// Whether a failed request may still have been applied by Power BI. Only an answer that
+/// refuses the request (a 4xx) shows it was not; a transport failure or timeout may come
+/// after the request reached the service (the wasi error codes that would show it never
+/// left, such as a refused connection, arrive here as the same `transport` kind, so they
+/// cannot be told apart), and a 5xx may come after the rows were written.
+fn may_have_been_applied(error: &ActionError) -> bool {
+    // Exhaustive on purpose: a new kind must decide which side it is on.
+    match error.kind {
+        ErrorKind::InvalidInput
+        | ErrorKind::Unauthorized
+        | ErrorKind::TokenExpired
+        | ErrorKind::Forbidden
+        | ErrorKind::NotFound
+        | ErrorKind::Throttled => false,
+        ErrorKind::Service => !error.status.is_some_and(|s| (400..500).contains(&s)),
+        ErrorKind::Timeout | ErrorKind::Transport => true,
+    }
 }
 
 /// Checks the inputs and builds the exchange. Nothing is sent if any row is malformed.
@@ -248,6 +272,7 @@ pub fn exchange<'a>(
         in_flight: 0,
         requests: 0,
         report: false,
+        maybe_stored: false,
     })
 }
 
@@ -272,11 +297,15 @@ impl CreateRows<'_> {
     }
 
     /// What landed and what did not, as JSON text: ranges are 0-based and inclusive.
-    fn progress(&self) -> String {
+    fn progress_json(&self) -> String {
         let total = self.rows.count;
         let range =
             |from: usize, to: usize| (from < to).then(|| json!({"from": from, "to": to - 1}));
         let failed_end = self.accepted + self.in_flight;
+        // `failed` keeps its meaning (the batch whose request failed) and `resumeFromRow`
+        // stays the row that loses nothing; `maybeStored` says that batch may be in the
+        // table anyway, and `resumeFromRowIfStored` where to go on if it is.
+        let maybe = self.maybe_stored && self.in_flight > 0;
         json!({
             "rowsTotal": total,
             "rowsAccepted": self.accepted - self.start,
@@ -284,13 +313,16 @@ impl CreateRows<'_> {
             "skipped": range(0, self.start),
             "accepted": range(self.start, self.accepted),
             "failed": range(self.accepted, failed_end),
+            "maybeStored": if maybe { range(self.accepted, failed_end) } else { None },
             "notSent": range(failed_end, total),
             "resumeFromRow": self.accepted,
+            "resumeFromRowIfStored": maybe.then_some(failed_end),
         })
         .to_string()
     }
 
-    fn fail(&self, mut error: ActionError) -> Step {
+    fn fail(&mut self, mut error: ActionError) -> Step {
+        self.maybe_stored = may_have_been_applied(&error);
         let stored = if self.accepted > self.start {
             format!(
                 "rows {} to {} of {} were stored",
@@ -301,11 +333,32 @@ impl CreateRows<'_> {
         } else {
             format!("no rows of {} were stored", self.rows.count)
         };
-        error.message.push_str(&format!(
-            " ({stored}; rows from {} on were not: resume with Start Row {})",
-            self.accepted, self.accepted
-        ));
-        error.progress = Some(self.progress());
+        let (from, end) = (self.accepted, self.accepted + self.in_flight);
+        if self.maybe_stored && self.in_flight > 0 {
+            let rest = if end < self.rows.count {
+                format!("; rows from {end} on were not sent")
+            } else {
+                String::new()
+            };
+            let if_stored = if end < self.rows.count {
+                format!("resume with Start Row {end}")
+            } else {
+                "the push is complete".to_string()
+            };
+            error.message.push_str(&format!(
+                " ({stored}; rows {from} to {last} may or may not have been stored: the request \
+                 failed in a way that does not show whether Power BI applied it{rest}. Check \
+                 the table before resuming (count its rows, or look for row {from} or row \
+                 {last}): if those rows are missing, resume with Start Row {from}; if they are \
+                 there, {if_stored})",
+                last = end - 1,
+            ));
+        } else {
+            error.message.push_str(&format!(
+                " ({stored}; rows from {from} on were not: resume with Start Row {from})"
+            ));
+        }
+        error.progress = Some(self.progress_json());
         Step::Done(Err(error))
     }
 }
@@ -441,6 +494,108 @@ mod tests {
             "{}",
             e.message
         );
+        // A 400 refuses the request whole: certainly not stored.
+        assert_eq!(p["maybeStored"], json!(null));
+        assert_eq!(p["resumeFromRowIfStored"], json!(null));
+        assert!(
+            e.message
+                .contains("rows from 10000 on were not: resume with Start Row 10000"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// The second of three batches fails with `outcome`; returns the error.
+    fn second_batch_fails(outcome: Result<Response, ActionError>) -> ActionError {
+        let i = input(rows(25_000));
+        let mut t = Scripted::new([Scripted::answer(200, ""), outcome]);
+        let e = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap_err();
+        assert_eq!(t.sent.len(), 2, "a failed POST is not sent again");
+        e
+    }
+
+    #[test]
+    fn a_failure_after_sending_reports_the_batch_as_maybe_stored() {
+        for outcome in [
+            Err(ActionError::transport(
+                "the connection was closed before the answer",
+            )),
+            Err(ActionError::timeout("the request timed out")),
+            Scripted::answer(500, r#"{"error":{"code":"InternalError"}}"#),
+            Scripted::answer(504, ""),
+        ] {
+            let e = second_batch_fails(outcome);
+            let p: serde_json::Value =
+                serde_json::from_str(e.progress.as_deref().unwrap()).unwrap();
+            // The existing fields keep their meaning; the uncertainty is added beside them.
+            assert_eq!(p["accepted"], json!({"from": 0, "to": 9_999}), "{e}");
+            assert_eq!(p["failed"], json!({"from": 10_000, "to": 19_999}), "{e}");
+            assert_eq!(p["notSent"], json!({"from": 20_000, "to": 24_999}), "{e}");
+            assert_eq!(p["resumeFromRow"], 10_000, "{e}");
+            assert_eq!(
+                p["maybeStored"],
+                json!({"from": 10_000, "to": 19_999}),
+                "{e}"
+            );
+            assert_eq!(p["resumeFromRowIfStored"], 20_000, "{e}");
+            for words in [
+                "rows 0 to 9999 of 25000 were stored",
+                "rows 10000 to 19999 may or may not have been stored",
+                "rows from 20000 on were not sent",
+                "Check the table before resuming",
+                "missing, resume with Start Row 10000",
+                "there, resume with Start Row 20000",
+            ] {
+                assert!(e.message.contains(words), "{words}: {}", e.message);
+            }
+            assert!(!e.message.contains("were not:"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn a_refusal_reports_the_batch_as_not_stored() {
+        for status in [400, 401, 403, 404, 429] {
+            let mut answer = Scripted::answer(status, "").unwrap();
+            // Beyond what a step waits for: the 429 comes back instead of being retried.
+            answer.headers.push(("retry-after".into(), "3600".into()));
+            let e = second_batch_fails(Ok(answer));
+            let p: serde_json::Value =
+                serde_json::from_str(e.progress.as_deref().unwrap()).unwrap();
+            assert_eq!(
+                p["failed"],
+                json!({"from": 10_000, "to": 19_999}),
+                "{status}"
+            );
+            assert_eq!(p["maybeStored"], json!(null), "{status}");
+            assert_eq!(p["resumeFromRowIfStored"], json!(null), "{status}");
+            assert_eq!(p["resumeFromRow"], 10_000, "{status}");
+            assert!(
+                e.message
+                    .contains("rows from 10000 on were not: resume with Start Row 10000")
+                    && !e.message.contains("may or may not"),
+                "{status}: {}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_maybe_stored_last_batch_leaves_nothing_to_resume_if_stored() {
+        let i = input(rows(3));
+        let mut t = Scripted::new([Err(ActionError::transport("the answer was cut off"))]);
+        let e = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap_err();
+        let p: serde_json::Value = serde_json::from_str(e.progress.as_deref().unwrap()).unwrap();
+        assert_eq!(p["maybeStored"], json!({"from": 0, "to": 2}));
+        assert_eq!(p["resumeFromRowIfStored"], 3);
+        assert_eq!(p["notSent"], json!(null));
+        assert!(
+            e.message
+                .contains("no rows of 3 were stored; rows 0 to 2 may or may not")
+                && e.message.contains("there, the push is complete")
+                && !e.message.contains("were not sent"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -494,6 +649,7 @@ mod tests {
         assert_eq!(p["accepted"], json!({"from": 10_000, "to": 19_999}));
         assert_eq!(p["rowsAccepted"], 10_000);
         assert_eq!(p["resumeFromRow"], 20_000);
+        assert_eq!(p["maybeStored"], json!({"from": 20_000, "to": 24_999}));
         assert!(
             e.message.contains("resume with Start Row 20000"),
             "{}",

@@ -7,14 +7,17 @@
 //! thread and a sampler of the process's resident memory and open file descriptors. Each
 //! worker loops over one flow: Create Dataset, a few Create Rows pushes of rows with unique
 //! ids (resumed from the `resumeFromRow` a failed push reports, as a user's flow resumes
-//! with Start Row), now and then List Datasets, Get Dataset or Delete Rows, then checks the
-//! table against its ledger and deletes the dataset, so the service's data stays bounded.
+//! with Start Row, after looking for a `maybeStored` batch in the table), now and then
+//! List Datasets, Get Dataset or Delete Rows, then checks the table against its ledger and
+//! deletes the dataset, so the service's data stays bounded.
 //!
-//! Only faults that the service documents as *not applying* the request are injected (429
-//! with `Retry-After`, 500, 503, a dropped connection, a token expired), and slow answers:
-//! below the host's call limit anywhere, beyond it only on reads. A slow answer beyond the
-//! limit on a push would be applied after the caller gave up: a push API without
-//! idempotency cannot tell the caller whether it landed (docs/reliability.md).
+//! Faults injected: 429 with `Retry-After`, 500, 503, a dropped connection, a token
+//! expired, slow answers (below the host's call limit anywhere, beyond it only on reads),
+//! and on pushes only a lost answer (the rows stored, the connection then dropped). A push
+//! API without idempotency cannot tell the caller whether such a batch landed: the
+//! component reports it as `maybeStored`, and the worker looks for it in the table before
+//! resuming, as a careful user does (docs/reliability.md). A slow answer beyond the limit
+//! on a push is not injected: the host stops the call and no report comes back at all.
 //!
 //! [`run`] returns a [`Report`]; [`Report::passed`] is false when a row was lost or
 //! duplicated, a failure's report of what landed was wrong or missing, or memory or file
@@ -111,10 +114,12 @@ enum Kind {
     TimedOutRead,
     /// The worker's access token expired.
     TokenExpiry,
+    /// A push stored, then its connection dropped without the answer (pushes only).
+    AnswerLost,
 }
 
 impl Kind {
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 8] = [
         Kind::Throttled,
         Kind::Status500,
         Kind::Status503,
@@ -122,6 +127,7 @@ impl Kind {
         Kind::SlowAnswer,
         Kind::TimedOutRead,
         Kind::TokenExpiry,
+        Kind::AnswerLost,
     ];
 
     fn name(self) -> &'static str {
@@ -133,6 +139,7 @@ impl Kind {
             Kind::SlowAnswer => "slow answer",
             Kind::TimedOutRead => "answer beyond the call limit (reads)",
             Kind::TokenExpiry => "token expiry",
+            Kind::AnswerLost => "answer lost after storing (pushes)",
         }
     }
 
@@ -143,6 +150,7 @@ impl Kind {
             FaultKind::Status { status: 500, .. } => Kind::Status500,
             FaultKind::Status { status: 503, .. } => Kind::Status503,
             FaultKind::ResetConnection => Kind::Reset,
+            FaultKind::AnswerLost => Kind::AnswerLost,
             FaultKind::Delay(d) if *d < slow_limit => Kind::SlowAnswer,
             FaultKind::Delay(_) => Kind::TimedOutRead,
             _ => return None,
@@ -173,7 +181,8 @@ pub struct Report {
     pub component_retries: u64,
     /// Steps the worker ran again after a failure (a resumed push, a repeated call).
     pub flow_retries: u64,
-    /// Pushes resumed from the `resumeFromRow` of a failed one.
+    /// Pushes resumed from the `resumeFromRow` of a failed one (or its
+    /// `resumeFromRowIfStored`, when the batch it may have stored was found in the table).
     pub resumed_pushes: u64,
     /// Times a worker got a new token after `token-expired`.
     pub token_renewals: u64,
@@ -228,6 +237,11 @@ pub struct LandedFigures {
     pub wrong: u64,
     /// Failed pushes with no report of what landed.
     pub missing: u64,
+    /// Reports of a batch that may or may not have been stored (`maybeStored`), which the
+    /// worker looked for in the table before resuming.
+    pub uncertain: u64,
+    /// Of those, the batches found stored (resumed after them, not from them).
+    pub uncertain_stored: u64,
 }
 
 /// One kind of fault.
@@ -549,9 +563,12 @@ fn inject(shared: &Shared, mut rng: fastrand::Rng) {
             Kind::SlowAnswer => Fault::delay(Duration::from_millis(rng.u64(20..200))),
             // Only reads: a push answered after the caller gave up would still be applied.
             Kind::TimedOutRead => Fault::delay(beyond).on_method("GET"),
+            // Only pushes: their report says what may have landed. A lost answer to Create
+            // Dataset or Delete Dataset would leave the flow nothing to check it with.
+            Kind::AnswerLost => Fault::answer_lost().on_method("POST").on_path("/rows"),
         };
         let fault = match kind {
-            Kind::TimedOutRead => fault,
+            Kind::TimedOutRead | Kind::AnswerLost => fault,
             // Mostly pushes, where a fault halfway tests the report of what landed; the
             // rest on reads, Delete Rows and Delete Dataset, and Create Dataset.
             _ => match rng.u8(..10) {
@@ -906,6 +923,12 @@ impl<'a> Worker<'a> {
                     let Some(resume) = self.check_landed(&e, &ids, start, &inv.requests) else {
                         return false;
                     };
+                    if resume == n {
+                        // The last batch was reported as maybe stored and found in the
+                        // table: nothing is left to push.
+                        self.shared.tally().rows.pushed += n as u64;
+                        return true;
+                    }
                     start = resume;
                     if let Next::GiveUp = self.after_failure(&e, attempt, "Create Rows") {
                         // What landed is in the ledger; the rest of the push is abandoned
@@ -920,7 +943,9 @@ impl<'a> Worker<'a> {
     }
 
     /// Reads a failed push's report of what landed, adds the landed rows to the ledger and
-    /// compares the ledger with the table. Returns the row to resume from.
+    /// compares the ledger with the table. A batch reported as `maybeStored` is looked for
+    /// in the table first, as a careful user does: found, it joins the ledger and the push
+    /// resumes after it; missing, from it. Returns the row to resume from.
     fn check_landed(
         &mut self,
         error: &pbi_host::ActionError,
@@ -948,12 +973,25 @@ impl<'a> Worker<'a> {
                 Value::Null
             }
         };
+        // The batch that may or may not have landed: its last row, when reported.
+        let maybe = &progress["maybeStored"];
+        let maybe_to = maybe["to"].as_u64().map(|to| to as usize);
         let consistent = resume.is_some_and(|r| {
             (start..=n).contains(&r)
                 && progress["rowsTotal"] == n as u64
                 && progress["rowsAccepted"] == (r - start) as u64
                 && progress["accepted"] == range(start, r)
                 && progress["skipped"] == range(0, start)
+                && match maybe_to {
+                    None => maybe.is_null() && progress["resumeFromRowIfStored"].is_null(),
+                    // The uncertain batch is the failed one, starting where resuming would.
+                    Some(to) => {
+                        to < n
+                            && *maybe == progress["failed"]
+                            && maybe["from"] == r as u64
+                            && progress["resumeFromRowIfStored"] == (to + 1) as u64
+                    }
+                }
         });
         let mut t = self.shared.tally();
         t.landed_reports.checked += 1;
@@ -967,8 +1005,22 @@ impl<'a> Worker<'a> {
         };
         drop(t);
         self.ledger.extend_from_slice(&ids[start..resume]);
-        // The dataset is this worker's alone: the table must hold exactly the ledger now.
         let table = self.table_ids().unwrap_or_default();
+        let mut resume = resume;
+        if let Some(to) = maybe_to {
+            // As a careful user before resuming: count the rows and look for the batch's
+            // last row. A batch is stored whole or not at all.
+            let batch = &ids[resume..=to];
+            let stored = table.len() == self.ledger.len() + batch.len() && table.ends_with(batch);
+            let mut t = self.shared.tally();
+            t.landed_reports.uncertain += 1;
+            if stored {
+                t.landed_reports.uncertain_stored += 1;
+                self.ledger.extend_from_slice(batch);
+                resume = to + 1;
+            }
+        }
+        // The dataset is this worker's alone: the table must hold exactly the ledger now.
         if table != self.ledger {
             let mut t = self.shared.tally();
             t.landed_reports.wrong += 1;
@@ -1234,8 +1286,8 @@ impl Report {
         let l = &self.landed_reports;
         let _ = writeln!(
             s,
-            "failed pushes' reports of what landed: {} checked against the service, {} wrong, {} missing",
-            l.checked, l.wrong, l.missing
+            "failed pushes' reports of what landed: {} checked against the service, {} wrong, {} missing; {} batches maybe stored, looked for in the table before resuming: {} found stored",
+            l.checked, l.wrong, l.missing, l.uncertain, l.uncertain_stored
         );
         let calls: u64 = self.calls.values().sum();
         let _ = writeln!(s, "calls: {calls}");
