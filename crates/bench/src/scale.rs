@@ -168,8 +168,16 @@ impl Bench {
             "(7) at once: {CONCURRENT_LISTS} List Datasets x {rounds} each, {CONCURRENT_PUSHES} pushes of {PUSH_ROWS} rows"
         );
         // An engine that runs 64 calls at once gives the host that many instance slots.
+        // ...and lets guests compute on every core (`HostConfig::worker_threads`; the default
+        // of one suits blocking engines, see docs/performance.md). `PBI_BENCH_WORKERS` sets
+        // another number.
+        let workers: usize = std::env::var("PBI_BENCH_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let config = HostConfig {
             max_concurrent_calls: (CONCURRENT_LISTS as u32).max(32),
+            worker_threads: workers,
             ..self.plain.clone()
         };
         let connector = Arc::new(
@@ -284,7 +292,7 @@ impl Bench {
         let d = &mut self.details;
         let _ = writeln!(
             d,
-            "\n(7) at once, through Connector::invoke_async on a multi-threaded engine runtime; native: hyper-util's pooled client on the same kind of runtime"
+            "\n(7) at once, through Connector::invoke_async on a multi-threaded engine runtime, the host with {workers} worker thread(s); native: hyper-util's pooled client on the same kind of runtime"
         );
         table(
             d,
