@@ -698,6 +698,18 @@ pub fn run(
                         None => {}
                     }
                     say!(options, "    resume with: {command}");
+                    // After an uncertain batch, the other choice: the batch is in the table.
+                    if let Some(stored) = error
+                        .progress
+                        .as_ref()
+                        .and_then(|p| p.get("resumeFromRowIfStored"))
+                        .and_then(Value::as_u64)
+                    {
+                        say!(
+                            options,
+                            "    or, if that batch is in the table: --start-row {stored}"
+                        );
+                    }
                 }
                 sign_in_hint(&error);
                 reports.push(json!({
@@ -831,6 +843,11 @@ fn describe_progress(progress: &Value) -> String {
     for (key, what) in [
         ("accepted", "stored"),
         ("failed", "failed"),
+        // The batch in flight when the connection failed: the service may have stored it.
+        (
+            "maybeStored",
+            "may or may not have been stored (check the table)",
+        ),
         ("notSent", "not sent"),
     ] {
         if let Some(r) = range(key) {
@@ -985,6 +1002,14 @@ mod tests {
         assert_eq!(
             describe_progress(&progress),
             "10000 of 25000 rows stored; rows 0-9999 stored; rows 10000-19999 failed; rows 20000-24999 not sent"
+        );
+        // A batch whose answer was lost: said so, beside the failed range.
+        let uncertain = json!({"rowsTotal": 25000, "rowsAccepted": 10000, "accepted": {"from": 0, "to": 9999}, "failed": {"from": 10000, "to": 19999}, "maybeStored": {"from": 10000, "to": 19999}, "notSent": {"from": 20000, "to": 24999}, "resumeFromRow": 10000, "resumeFromRowIfStored": 20000});
+        assert!(
+            describe_progress(&uncertain)
+                .contains("rows 10000-19999 may or may not have been stored (check the table)"),
+            "{}",
+            describe_progress(&uncertain)
         );
     }
 }
