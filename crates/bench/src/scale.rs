@@ -364,7 +364,8 @@ impl Lists {
     }
 }
 
-/// [`CONCURRENT_LISTS`] tasks, each making `rounds` List Datasets one after another.
+/// [`CONCURRENT_LISTS`] tasks, each making `rounds` List Datasets one after another through
+/// `Connector::invoke_async`.
 fn lists_at_once(
     engine: &tokio::runtime::Runtime,
     connector: &Arc<Connector>,
@@ -372,27 +373,49 @@ fn lists_at_once(
     rounds: usize,
     expected: usize,
 ) -> Result<Lists> {
+    let (connector, connection) = (connector.clone(), connection.clone());
+    at_once(engine, rounds, expected, move || {
+        let (connector, connection) = (connector.clone(), connection.clone());
+        async move {
+            let invocation = connector
+                .invoke_async("list-datasets", &connection, json!({}))
+                .await?;
+            match invocation.result {
+                Ok(output) => Ok(output.data),
+                Err(e) => bail!("List Datasets failed: {e}"),
+            }
+        }
+    })
+}
+
+/// [`CONCURRENT_LISTS`] tasks, each calling `list` `rounds` times one after another, timing
+/// each call and checking that it listed `expected` datasets: the same loop for the
+/// component and the native client.
+fn at_once<F, Fut>(
+    engine: &tokio::runtime::Runtime,
+    rounds: usize,
+    expected: usize,
+    list: F,
+) -> Result<Lists>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Value>> + Send,
+{
     engine.block_on(async {
         let start = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..CONCURRENT_LISTS {
-            let (connector, connection) = (connector.clone(), connection.clone());
+            let list = list.clone();
             tasks.spawn(async move {
                 let mut latencies = Vec::with_capacity(rounds);
                 for _ in 0..rounds {
                     let start = Instant::now();
-                    let invocation = connector
-                        .invoke_async("list-datasets", &connection, json!({}))
-                        .await?;
+                    let data = list().await?;
                     latencies.push(start.elapsed());
-                    let data = match invocation.result {
-                        Ok(output) => output.data,
-                        Err(e) => bail!("List Datasets failed: {e}"),
-                    };
                     let listed = data["value"].as_array().map_or(0, Vec::len);
                     ensure!(listed == expected, "listed {listed} datasets");
                 }
-                Ok(latencies)
+                Ok::<_, anyhow::Error>(latencies)
             });
         }
         let mut lists = Lists::default();
@@ -486,30 +509,12 @@ impl NativePool {
         expected: usize,
     ) -> Result<Lists> {
         let this = Arc::new(self.clone());
-        engine.block_on(async {
-            let start = Instant::now();
-            let mut tasks = tokio::task::JoinSet::new();
-            for _ in 0..CONCURRENT_LISTS {
-                let this = this.clone();
-                tasks.spawn(async move {
-                    let mut latencies = Vec::with_capacity(rounds);
-                    for _ in 0..rounds {
-                        let start = Instant::now();
-                        let body = this.send(Method::GET, "/v1.0/myorg/datasets", None).await?;
-                        let data: Value = serde_json::from_slice(&body)?;
-                        latencies.push(start.elapsed());
-                        let listed = data["value"].as_array().map_or(0, Vec::len);
-                        ensure!(listed == expected, "native listed {listed} datasets");
-                    }
-                    Ok::<_, anyhow::Error>(latencies)
-                });
+        at_once(engine, rounds, expected, move || {
+            let this = this.clone();
+            async move {
+                let body = this.send(Method::GET, "/v1.0/myorg/datasets", None).await?;
+                Ok(serde_json::from_slice(&body)?)
             }
-            let mut lists = Lists::default();
-            while let Some(done) = tasks.join_next().await {
-                lists.latencies.extend(done??);
-            }
-            lists.wall = start.elapsed();
-            Ok(lists)
         })
     }
 

@@ -17,7 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Args;
-use pbi_host::{Connector, HostConfig, InputType, Invocation, SECRET_KEYS, Session};
+use pbi_host::{Connector, HostConfig, Invocation, Session};
 use pbi_service::{ServiceConfig, ServiceHandle};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -468,25 +468,14 @@ impl Studio {
     }
 }
 
-/// The secret values of `connection`: the token and every password input's value.
+/// The secret values of `connection` (the host's list: the token and every password
+/// input's value).
 fn secrets(connector: &Connector, connection: &Value) -> Vec<String> {
-    let password = |key: &str| {
-        SECRET_KEYS.contains(&key)
-            || connector.definition().connections.iter().any(|c| {
-                c.inputs
-                    .iter()
-                    .any(|i| i.key == key && i.type_ == InputType::Password)
-            })
-    };
-    connection
-        .as_object()
+    connector
+        .secrets_of(connection)
         .into_iter()
-        .flatten()
-        .filter(|(key, _)| password(key))
-        .filter_map(|(_, value)| value.as_str())
         // A one-letter "secret" would blank out half the answer; the host scrubs those too.
         .filter(|value| value.len() >= 4)
-        .map(str::to_string)
         .collect()
 }
 

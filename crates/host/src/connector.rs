@@ -308,9 +308,10 @@ impl Connector {
         hosts
     }
 
-    /// The connection's secret values, to scrub from logs and errors: those of
-    /// [`SECRET_KEYS`] and of every connection definition's `password` inputs.
-    fn secrets_of(&self, connection: &Value) -> Vec<String> {
+    /// The connection's secret values, to scrub from logs, errors and anything an engine
+    /// shows: those of [`SECRET_KEYS`] and of every connection definition's `password`
+    /// inputs (sorted, without duplicates or empty values).
+    pub fn secrets_of(&self, connection: &Value) -> Vec<String> {
         let password_keys = self
             .definition
             .connections
@@ -422,17 +423,46 @@ impl Connector {
         inputs: Value,
         progress: Option<crate::ProgressSink>,
     ) -> Result<Invocation, HostError> {
+        let (call, kept) = match self.begin(action_key, connection, inputs, progress)? {
+            Ok(ready) => ready,
+            Err(invocation) => return Ok(invocation),
+        };
+        let called = self.runner.call(action_key, call.dynamic, call.egress)?;
+        self.end(action_key, called, &call.secrets, kept)
+    }
+
+    /// What both kinds of invocation do before their call: the connection with its token,
+    /// the inputs checked and converted, the egress policy with `progress`; or the whole
+    /// invocation when it ends there (a refused token request or refused inputs).
+    fn begin(
+        &self,
+        action_key: &str,
+        connection: &Value,
+        inputs: Value,
+        progress: Option<crate::ProgressSink>,
+    ) -> Result<Result<(PreparedCall, Option<u64>), Invocation>, HostError> {
         let (connection, kept) = match self.with_client_token(connection)? {
             Ok(ready) => ready,
-            Err(error) => return Ok(refused(error)),
+            Err(error) => return Ok(Err(refused(error))),
         };
         let mut call = match self.prepare(action_key, &connection, inputs)? {
-            Prepared::Refused(invocation) => return Ok(invocation),
+            Prepared::Refused(invocation) => return Ok(Err(invocation)),
             Prepared::Call(call) => call,
         };
         call.egress.progress = progress;
-        let called = self.runner.call(action_key, call.dynamic, call.egress)?;
-        let invocation = invocation(action_key, called, &call.secrets)?;
+        Ok(Ok((call, kept)))
+    }
+
+    /// What both kinds of invocation do after their call: the result read, a kept token
+    /// the service refused forgotten.
+    fn end(
+        &self,
+        action_key: &str,
+        called: crate::runner::Called<Val>,
+        secrets: &[String],
+        kept: Option<u64>,
+    ) -> Result<Invocation, HostError> {
+        let invocation = invocation(action_key, called, secrets)?;
         self.forget_refused_token(&invocation, kept);
         Ok(invocation)
     }
@@ -539,22 +569,15 @@ impl Connector {
         inputs: Value,
         progress: Option<crate::ProgressSink>,
     ) -> Result<Invocation, HostError> {
-        let (connection, kept) = match self.with_client_token(connection)? {
+        let (call, kept) = match self.begin(action_key, connection, inputs, progress)? {
             Ok(ready) => ready,
-            Err(error) => return Ok(refused(error)),
+            Err(invocation) => return Ok(invocation),
         };
-        let mut call = match self.prepare(action_key, &connection, inputs)? {
-            Prepared::Refused(invocation) => return Ok(invocation),
-            Prepared::Call(call) => call,
-        };
-        call.egress.progress = progress;
         let called = self
             .runner
             .call_async(action_key, call.dynamic, call.egress)
             .await?;
-        let invocation = invocation(action_key, called, &call.secrets)?;
-        self.forget_refused_token(&invocation, kept);
-        Ok(invocation)
+        self.end(action_key, called, &call.secrets, kept)
     }
 
     /// Everything an invocation needs before its call: the inputs checked and converted (or
