@@ -699,7 +699,10 @@ impl Bench {
             Ok((elapsed, connector.from_cache()))
         };
         let loaded = (|| -> Result<_> {
-            let (no_cache, _) = load(HostConfig::default())?;
+            let (no_cache, _) = load(HostConfig {
+                cache_dir: None,
+                ..HostConfig::default()
+            })?;
             let (cold, from_cache) = load(cached.clone())?;
             ensure!(!from_cache, "an empty cache folder had the component");
             let written = cache_bytes(&cache)?;

@@ -50,8 +50,11 @@ pub struct HostConfig {
     /// Hosts whose requests go to another base URL instead (for example a local emulator
     /// at `http://127.0.0.1:PORT`). Redirected hosts are always allowed.
     pub redirects: Vec<(String, Url)>,
-    /// Where compiled components are cached on disk (see [`crate::cache`]); `None` (the
-    /// default) compiles on every load. The CLI uses [`crate::cache::default_dir`].
+    /// Where compiled components are cached on disk (see [`crate::cache`]); `None` compiles
+    /// on every load. The default is the folder `$PBI_CACHE_DIR` names when it is set (the
+    /// workspace's `.cargo/config.toml` sets it to `target/pbi-cache` for everything cargo
+    /// runs, so that tests compile the component once), else `None`. The CLI falls back to
+    /// [`crate::cache::default_dir`].
     pub cache_dir: Option<PathBuf>,
     /// How many invocations may run at the same time on one [`Connector`] (default 32). Each
     /// gets a ready slot from wasmtime's pooling allocator (instance, linear memories,
@@ -94,7 +97,9 @@ impl Default for HostConfig {
             log_capacity_bytes: 1024 * 1024,
             allow_hosts: None,
             redirects: Vec::new(),
-            cache_dir: None,
+            cache_dir: std::env::var_os("PBI_CACHE_DIR")
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from),
             max_concurrent_calls: 32,
             worker_threads: 1,
             extra_root_certificates: Vec::new(),

@@ -85,3 +85,25 @@ fn the_key_follows_the_bytes() -> Result<()> {
     );
     Ok(())
 }
+
+/// Under cargo, `.cargo/config.toml` sets `PBI_CACHE_DIR` and the default configuration caches
+/// there, so the tests compile the component once (the dev profile's Cranelift is not
+/// optimised: a compile takes seconds there).
+#[test]
+fn the_default_configuration_caches_where_pbi_cache_dir_says() -> Result<()> {
+    let dir = std::env::var_os("PBI_CACHE_DIR")
+        .context("cargo sets PBI_CACHE_DIR for tests (.cargo/config.toml, [env])")?;
+    let default = HostConfig::default().cache_dir;
+    ensure!(
+        default.as_deref() == Some(std::path::Path::new(&dir)),
+        "HostConfig::default().cache_dir is {default:?}, not {dir:?}"
+    );
+    let connector = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
+    let again = Connector::load(pbi_component::connector_wasm(), HostConfig::default())?;
+    ensure!(
+        again.from_cache(),
+        "the second default load compiled again (first from cache: {})",
+        connector.from_cache()
+    );
+    Ok(())
+}
