@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use common::{Harness, sales_columns, sales_rows};
 use pbi_service::{Fault, ServiceConfig};
 use serde_json::{Value, json};
@@ -731,5 +731,55 @@ fn deeply_nested_json_is_an_input_error_not_a_stack_overflow() -> Result<()> {
             ),
         }
     }
+    Ok(())
+}
+
+/// A push the host stops at its call limit (the service holds a batch's answer past it) still
+/// says what landed: the host's error carries the last progress the action reported, which
+/// names the rows the service had acknowledged, and those are the rows in the table.
+#[test]
+fn a_push_stopped_at_the_call_limit_says_which_rows_were_acknowledged() -> Result<()> {
+    let mut h = Harness::with_config(ServiceConfig {
+        rows_requests_per_minute: 0,
+        ..Default::default()
+    })?;
+    let mut config = h.connector.config().clone();
+    config.call_timeout = Duration::from_secs(2);
+    h.connector.set_config(config);
+    let id = h.create_dataset("T", sales_columns())?;
+    // Two batches pass; the third one's answer comes long after the call limit.
+    h.service
+        .inject(Fault::delay(Duration::ZERO).on_path("/rows").times(2));
+    h.service.inject(
+        Fault::delay(Duration::from_secs(20))
+            .on_path("/rows")
+            .times(1),
+    );
+    let outcome = h.connector.invoke(
+        "create-rows",
+        &h.connection(),
+        &json!({"dataset-id": id, "table-name": "T", "rows": sales_rows(25_000)}),
+    );
+    let Err(pbi_host::HostError::Call {
+        message, progress, ..
+    }) = outcome
+    else {
+        bail!("expected the call limit to stop the push, got {outcome:?}");
+    };
+    ensure!(message.contains("call limit"), "{message}");
+    let progress = progress.context("the error carries the last progress")?;
+    ensure!(
+        progress.done == 20_000 && progress.total == Some(25_000),
+        "{progress:?}"
+    );
+    ensure!(
+        message.contains("20000 of 25000 rows sent"),
+        "the message names it: {message}"
+    );
+    let stored = h.service.table_rows(&id, "T").context("rows")?.len();
+    ensure!(
+        stored == 20_000,
+        "the acknowledged rows are the table's ({stored})"
+    );
     Ok(())
 }

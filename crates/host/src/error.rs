@@ -62,6 +62,11 @@ pub enum HostError {
         logs: String,
         /// The requests the guest sent before it failed.
         requests: Vec<SeenRequest>,
+        /// The last progress the action reported before it failed (also named at the end
+        /// of `message`): for Create Rows, `done` rows from its Start Row on had been
+        /// acknowledged by the service, and the batch in flight may or may not have been
+        /// stored. Boxed: it is rare, and keeps every `Result` of the host small.
+        progress: Option<Box<crate::Progress>>,
     },
     /// The function returned something other than `result<output, action-error>`.
     #[error("`{function}` returned an unexpected value: {message}")]

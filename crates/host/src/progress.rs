@@ -6,7 +6,9 @@
 //! separator (0x1E), `total` is 0 when unknown. A plain stream keeps every host able to run
 //! the component (the official wasmtime CLI among them: a custom import would stop it), and
 //! a host that does not look for these lines only sees them in the log. This host takes them
-//! out of the log as they are written and calls the sink at once.
+//! out of the log as they are written and calls the sink at once; without a sink it leaves
+//! them in the log. Either way it keeps the last one, which a call stopped by the host (its
+//! time limit, a trap) reports in [`crate::HostError::Call`]: what the action had done.
 
 use std::io;
 use std::pin::Pin;
@@ -54,14 +56,20 @@ impl Progress {
 /// The engine's callback for one invocation's progress.
 pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
 
-/// The guest's stderr when the engine wants progress: progress lines go to the sink (their
-/// status scrubbed of the connection's secrets), everything else to the log pipe.
+/// The last progress a call reported, shared by its stderr and the host that reads it when
+/// the call is over.
+pub(crate) type LastProgress = Arc<Mutex<Option<Progress>>>;
+
+/// The guest's stderr: progress lines go to the sink when the engine gave one (their status
+/// scrubbed of the connection's secrets) and stay in the log otherwise; everything else goes
+/// to the log pipe. The last progress line is kept in `last`.
 #[derive(Clone)]
 pub(crate) struct ProgressPipe {
     log: MemoryOutputPipe,
-    sink: ProgressSink,
+    sink: Option<ProgressSink>,
     secrets: Arc<Vec<String>>,
     state: Arc<Mutex<LineState>>,
+    last: LastProgress,
 }
 
 /// Where the stream is within its lines.
@@ -74,7 +82,11 @@ struct LineState {
 }
 
 impl ProgressPipe {
-    pub(crate) fn new(log: MemoryOutputPipe, sink: ProgressSink, secrets: Vec<String>) -> Self {
+    pub(crate) fn new(
+        log: MemoryOutputPipe,
+        sink: Option<ProgressSink>,
+        secrets: Vec<String>,
+    ) -> Self {
         ProgressPipe {
             log,
             sink,
@@ -83,7 +95,13 @@ impl ProgressPipe {
                 at_start: true,
                 progress: None,
             })),
+            last: LastProgress::default(),
         }
+    }
+
+    /// Where the last progress line is kept.
+    pub(crate) fn last(&self) -> LastProgress {
+        self.last.clone()
     }
 
     /// Splits `bytes` into what goes to the log (returned) and progress lines (reported).
@@ -99,7 +117,18 @@ impl ProgressPipe {
                     let text = String::from_utf8_lossy(&line);
                     if let Some(mut progress) = Progress::parse(&text) {
                         progress.status = scrub(&progress.status, &self.secrets);
-                        (self.sink)(&progress);
+                        if let Some(sink) = &self.sink {
+                            sink(&progress);
+                        }
+                        if let Ok(mut last) = self.last.lock() {
+                            *last = Some(progress);
+                        }
+                    }
+                    if self.sink.is_none() {
+                        // No engine callback: the line stays in the log, as it was written.
+                        to_log.push(PROGRESS_MARK);
+                        to_log.extend_from_slice(&line);
+                        to_log.push(b'\n');
                     }
                     state.at_start = true;
                 } else {
@@ -146,7 +175,8 @@ impl OutputStream for ProgressPipe {
         self.log.flush()
     }
     fn check_write(&mut self) -> Result<usize, StreamError> {
-        // Progress lines take no room in the log, so the log's room is a safe bound.
+        // With a sink, progress lines take no room in the log, so the log's room is a safe
+        // bound; without one a progress line reaches the log when it ends, and is short.
         self.log.check_write()
     }
 }
@@ -189,7 +219,9 @@ mod tests {
         let log = MemoryOutputPipe::new(1 << 16);
         let mut pipe = ProgressPipe::new(
             log.clone(),
-            Arc::new(move |p: &Progress| sink_seen.lock().unwrap().push(p.clone())),
+            Some(Arc::new(move |p: &Progress| {
+                sink_seen.lock().unwrap().push(p.clone())
+            })),
             vec!["s3cret-token".into()],
         );
         // A progress line split across writes, between two log lines.
@@ -222,5 +254,33 @@ mod tests {
             ]
         );
         assert_eq!(Progress::parse("nonsense"), None);
+        assert_eq!(
+            pipe.last().lock().unwrap().clone(),
+            Some(seen[1].clone()),
+            "the last line is kept"
+        );
+    }
+
+    #[test]
+    fn without_a_sink_progress_lines_stay_in_the_log_and_the_last_is_kept() {
+        let log = MemoryOutputPipe::new(1 << 16);
+        let mut pipe = ProgressPipe::new(log.clone(), None, vec!["s3cret-token".into()]);
+        pipe.write(Bytes::from_static(b"a\n\x1eprogress 10 2"))
+            .unwrap();
+        pipe.write(Bytes::from_static(b"5 rows sent s3cret-token\nb\n"))
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&log.contents()),
+            "a\n\u{1e}progress 10 25 rows sent s3cret-token\nb\n",
+            "the log is as written (the host scrubs it when the call is over)"
+        );
+        assert_eq!(
+            pipe.last().lock().unwrap().clone(),
+            Some(Progress {
+                done: 10,
+                total: Some(25),
+                status: "rows sent [redacted]".into()
+            })
+        );
     }
 }

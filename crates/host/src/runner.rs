@@ -103,7 +103,8 @@ fn pooling(host: &HostConfig) -> wasmtime::PoolingAllocationConfig {
         // A freed slot keeps its first pages mapped and zeroes them instead of handing them
         // back to the kernel: the next instance does not fault them in again.
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-        .table_keep_resident(KEEP_RESIDENT_BYTES);
+        .table_keep_resident(KEEP_RESIDENT_BYTES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     pool
 }
 
@@ -262,15 +263,15 @@ impl Runner {
         // the egress policy.
         let mut wasi = WasiCtx::builder();
         wasi.stdout(output.clone());
-        // With an engine callback, progress lines leave the log for it as they are written.
-        match egress.progress.clone() {
-            Some(sink) => wasi.stderr(crate::progress::ProgressPipe::new(
-                output.clone(),
-                sink,
-                egress.secrets.clone(),
-            )),
-            None => wasi.stderr(output.clone()),
-        };
+        // With an engine callback, progress lines leave the log for it as they are written;
+        // either way the last one is kept for the error of a call the host stops.
+        let stderr = crate::progress::ProgressPipe::new(
+            output.clone(),
+            egress.progress.clone(),
+            egress.secrets.clone(),
+        );
+        let last_progress = stderr.last();
+        wasi.stderr(stderr);
         let wasi = wasi
             .allow_tcp(false)
             .allow_udp(false)
@@ -281,6 +282,7 @@ impl Runner {
             output,
             secrets: egress.secrets.clone(),
             log: egress.log.clone(),
+            last_progress,
             deadline: tokio::time::Instant::from_std(call_deadline) + DEADLINE_GRACE,
             limit: self.config.call_timeout,
         };
@@ -390,6 +392,8 @@ struct CallWatch {
     output: MemoryOutputPipe,
     secrets: Vec<String>,
     log: std::sync::Arc<std::sync::Mutex<Vec<SeenRequest>>>,
+    /// The last progress the guest reported (see [`crate::progress`]).
+    last_progress: crate::progress::LastProgress,
     /// The call's deadline plus [`DEADLINE_GRACE`].
     deadline: tokio::time::Instant,
     limit: Duration,
@@ -419,12 +423,27 @@ impl CallWatch {
                 logs,
                 requests,
             }),
-            Err(error) => Err(HostError::Call {
-                function: function.to_string(),
-                message: scrub(&failure_message(&error, self.limit), &self.secrets),
-                logs,
-                requests,
-            }),
+            Err(error) => {
+                let progress = self.last_progress.lock().ok().and_then(|last| last.clone());
+                let mut message = scrub(&failure_message(&error, self.limit), &self.secrets);
+                // What the action had done when it was stopped (for a push: the rows the
+                // service had acknowledged), so that nothing is lost from sight.
+                if let Some(p) = &progress {
+                    message.push_str(&format!(
+                        " (before it stopped, the action reported: {}{} {})",
+                        p.done,
+                        p.total.map(|t| format!(" of {t}")).unwrap_or_default(),
+                        p.status
+                    ));
+                }
+                Err(HostError::Call {
+                    function: function.to_string(),
+                    message,
+                    logs,
+                    requests,
+                    progress: progress.map(Box::new),
+                })
+            }
         }
     }
 }
