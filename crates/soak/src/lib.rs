@@ -112,6 +112,9 @@ enum Kind {
     SlowAnswer,
     /// An answer slower than the host's call limit (reads only).
     TimedOutRead,
+    /// A push's answer slower than the host's call limit: the host stops the call, and its
+    /// error carries the last progress the push reported.
+    TimedOutPush,
     /// The worker's access token expired.
     TokenExpiry,
     /// A push stored, then its connection dropped without the answer (pushes only).
@@ -119,13 +122,14 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Throttled,
         Kind::Status500,
         Kind::Status503,
         Kind::Reset,
         Kind::SlowAnswer,
         Kind::TimedOutRead,
+        Kind::TimedOutPush,
         Kind::TokenExpiry,
         Kind::AnswerLost,
     ];
@@ -138,6 +142,7 @@ impl Kind {
             Kind::Reset => "connection reset",
             Kind::SlowAnswer => "slow answer",
             Kind::TimedOutRead => "answer beyond the call limit (reads)",
+            Kind::TimedOutPush => "answer beyond the call limit (pushes)",
             Kind::TokenExpiry => "token expiry",
             Kind::AnswerLost => "answer lost after storing (pushes)",
         }
@@ -152,6 +157,9 @@ impl Kind {
             FaultKind::ResetConnection => Kind::Reset,
             FaultKind::AnswerLost => Kind::AnswerLost,
             FaultKind::Delay(d) if *d < slow_limit => Kind::SlowAnswer,
+            FaultKind::Delay(_) if fault.path_contains.as_deref() == Some("/rows") => {
+                Kind::TimedOutPush
+            }
             FaultKind::Delay(_) => Kind::TimedOutRead,
             _ => return None,
         })
@@ -242,6 +250,10 @@ pub struct LandedFigures {
     pub uncertain: u64,
     /// Of those, the batches found stored (resumed after them, not from them).
     pub uncertain_stored: u64,
+    /// Pushes the host stopped at its call limit, whose last progress (carried by the
+    /// host's error) was checked against the table like a report, the batch in flight
+    /// looked for like a `maybeStored` one.
+    pub stopped: u64,
 }
 
 /// One kind of fault.
@@ -512,8 +524,8 @@ fn inject(shared: &Shared, mut rng: fastrand::Rng) {
     let max_pending = options.workers;
     let mean_gap = 1.0 / options.fault_rate.max(0.001);
     // Kinds are drawn from a shuffled bag of each kind once, refilled when empty, so even a
-    // short run meets every kind; the read beyond the call limit, which holds a worker for
-    // the whole limit, is in the first bag and then in about one bag every half minute.
+    // short run meets every kind; the answers beyond the call limit, which hold a worker for
+    // the whole limit, are in the first bag and then in about one bag every half minute.
     let mut bag: Vec<Kind> = Vec::new();
     let mut bags = 0u64;
     let slow_read_every = ((options.fault_rate * 30.0 / Kind::ALL.len() as f64) as u64).max(1);
@@ -531,18 +543,25 @@ fn inject(shared: &Shared, mut rng: fastrand::Rng) {
         if bag.is_empty() {
             bag = Kind::ALL
                 .into_iter()
-                .filter(|k| *k != Kind::TimedOutRead || bags.is_multiple_of(slow_read_every))
+                .filter(|k| {
+                    !matches!(k, Kind::TimedOutRead | Kind::TimedOutPush)
+                        || bags.is_multiple_of(slow_read_every)
+                })
                 .collect();
             rng.shuffle(&mut bag);
             bags += 1;
         }
         let Some(kind) = bag.pop() else { continue };
-        // One slow read at a time: each holds a worker for the whole limit.
-        if kind == Kind::TimedOutRead
+        // One answer beyond the limit waiting at a time: each holds a worker for the whole
+        // limit. The kind goes back to the bag for later.
+        let beyond_limit =
+            |k: Option<Kind>| matches!(k, Some(Kind::TimedOutRead | Kind::TimedOutPush));
+        if beyond_limit(Some(kind))
             && pending
                 .iter()
-                .any(|f| Kind::of(f, slow_limit) == Some(Kind::TimedOutRead))
+                .any(|f| beyond_limit(Kind::of(f, slow_limit)))
         {
+            bag.insert(0, kind);
             continue;
         }
         let fault = match kind {
@@ -561,14 +580,16 @@ fn inject(shared: &Shared, mut rng: fastrand::Rng) {
             Kind::Status503 => Fault::status(503, r#"{"error":{"code":"ServiceUnavailable"}}"#),
             Kind::Reset => Fault::reset_connection(),
             Kind::SlowAnswer => Fault::delay(Duration::from_millis(rng.u64(20..200))),
-            // Only reads: a push answered after the caller gave up would still be applied.
             Kind::TimedOutRead => Fault::delay(beyond).on_method("GET"),
+            // The host stops the push; the service drops the request with its connection
+            // (a real one might apply it: the flow looks for the batch either way).
+            Kind::TimedOutPush => Fault::delay(beyond).on_method("POST").on_path("/rows"),
             // Only pushes: their report says what may have landed. A lost answer to Create
             // Dataset or Delete Dataset would leave the flow nothing to check it with.
             Kind::AnswerLost => Fault::answer_lost().on_method("POST").on_path("/rows"),
         };
         let fault = match kind {
-            Kind::TimedOutRead | Kind::AnswerLost => fault,
+            Kind::TimedOutRead | Kind::TimedOutPush | Kind::AnswerLost => fault,
             // Mostly pushes, where a fault halfway tests the report of what landed; the
             // rest on reads, Delete Rows and Delete Dataset, and Create Dataset.
             _ => match rng.u8(..10) {
@@ -892,6 +913,26 @@ impl<'a> Worker<'a> {
             });
             let inv = match self.invoke("create-rows", inputs) {
                 Ok(inv) => inv,
+                Err(e) if is_call_limit(&e) => {
+                    let Some(resume) = self.check_stopped(&e, &ids, start) else {
+                        return false;
+                    };
+                    if resume == n {
+                        self.shared.tally().rows.pushed += n as u64;
+                        return true;
+                    }
+                    start = resume;
+                    if attempt >= MAX_ATTEMPTS {
+                        self.shared.problem(format!(
+                            "worker {}: Create Rows still stopped after {attempt} attempts",
+                            self.index
+                        ));
+                        self.shared.tally().rows.pushed += start as u64;
+                        return false;
+                    }
+                    self.shared.tally().flow_retries += 1;
+                    continue;
+                }
                 Err(e) => {
                     // No report of what landed: the host stopped the call.
                     let mut t = self.shared.tally();
@@ -1032,6 +1073,61 @@ impl<'a> Worker<'a> {
                 self.ledger.len()
             ));
             // Go on from what the service holds, so one wrong report is counted once.
+            self.ledger = table;
+        }
+        Some(resume)
+    }
+
+    /// After the host stopped a push at its call limit: its error carries the last progress
+    /// the push reported (the rows the service had acknowledged from Start Row on), and the
+    /// batch in flight may or may not have been stored. As with a `maybeStored` report, the
+    /// flow looks for that batch in the table. Returns the row to resume from.
+    fn check_stopped(&mut self, error: &HostError, ids: &[u64], start: usize) -> Option<usize> {
+        let n = ids.len();
+        let HostError::Call { progress, .. } = error else {
+            return None;
+        };
+        // No progress line yet: the first batch was the one in flight.
+        let done = progress.as_ref().map_or(0, |p| p.done as usize);
+        let consistent = start + done <= n
+            && progress
+                .as_ref()
+                .is_none_or(|p| p.total == Some((n - start) as u64));
+        let mut t = self.shared.tally();
+        t.landed_reports.checked += 1;
+        t.landed_reports.stopped += 1;
+        if !consistent {
+            t.landed_reports.wrong += 1;
+            t.problems.push(format!(
+                "worker {}: push of {n} rows from row {start} stopped at the call limit with inconsistent progress {progress:?}",
+                self.index
+            ));
+            return None;
+        }
+        drop(t);
+        // The service drops the request it was holding once the host has gone; a moment
+        // for that before the table is read.
+        std::thread::sleep(SLOW_ANSWER_MAX * 2);
+        let mut resume = start + done;
+        self.ledger.extend_from_slice(&ids[start..resume]);
+        let table = self.table_ids().unwrap_or_default();
+        let batch = &ids[resume..(resume + BATCH).min(n)];
+        if !batch.is_empty()
+            && table.len() == self.ledger.len() + batch.len()
+            && table.ends_with(batch)
+        {
+            self.ledger.extend_from_slice(batch);
+            resume += batch.len();
+        }
+        if table != self.ledger {
+            let mut t = self.shared.tally();
+            t.landed_reports.wrong += 1;
+            t.problems.push(format!(
+                "worker {}: push of {n} rows from row {start} stopped at the call limit having reported {done} rows sent; the table holds {} rows, the ledger {}",
+                self.index,
+                table.len(),
+                self.ledger.len()
+            ));
             self.ledger = table;
         }
         Some(resume)
@@ -1286,8 +1382,8 @@ impl Report {
         let l = &self.landed_reports;
         let _ = writeln!(
             s,
-            "failed pushes' reports of what landed: {} checked against the service, {} wrong, {} missing; {} batches maybe stored, looked for in the table before resuming: {} found stored",
-            l.checked, l.wrong, l.missing, l.uncertain, l.uncertain_stored
+            "failed pushes' reports of what landed: {} checked against the service ({} of them pushes the host stopped at its call limit, by their last progress), {} wrong, {} missing; {} batches maybe stored, looked for in the table before resuming: {} found stored",
+            l.checked, l.stopped, l.wrong, l.missing, l.uncertain, l.uncertain_stored
         );
         let calls: u64 = self.calls.values().sum();
         let _ = writeln!(s, "calls: {calls}");
