@@ -310,7 +310,7 @@ async fn post_rows(
         ));
     }
     let rows =
-        validate::rows(&parsed?, config.max_rows_per_request).map_err(ApiError::bad_request)?;
+        validate::rows(parsed?, config.max_rows_per_request).map_err(ApiError::bad_request)?;
     let fifo = dataset.retention == "basicFIFO";
     let table_rows = dataset.table_mut(p.get("tableName"))?.rows.len();
     // With both hourly limits off (the bench) nothing is counted.

@@ -619,7 +619,7 @@ fn relationships(v: &Value, tables: &[TableSpec], errs: &mut Errors) {
 }
 
 /// Validates a Post Rows body: an object with exactly the `rows` array of row objects.
-pub(crate) fn rows(body: &Value, max_rows: usize) -> Result<Vec<Value>, Vec<Detail>> {
+pub(crate) fn rows(body: Value, max_rows: usize) -> Result<Vec<Value>, Vec<Detail>> {
     let mut errs = Errors::default();
     let target = "requestMessage";
     let Some(map) = body.as_object() else {
@@ -630,7 +630,7 @@ pub(crate) fn rows(body: &Value, max_rows: usize) -> Result<Vec<Value>, Vec<Deta
         );
         return Err(errs.0);
     };
-    object(body, target, "PostRowsRequest", &["rows"], &mut errs);
+    object(&body, target, "PostRowsRequest", &["rows"], &mut errs);
     let rows = match map.get("rows") {
         Some(Value::Array(rows)) => rows,
         Some(_) => {
@@ -653,7 +653,15 @@ pub(crate) fn rows(body: &Value, max_rows: usize) -> Result<Vec<Value>, Vec<Deta
         return Err(errs.0);
     }
     check_rows(rows, "requestMessage.rows", &mut errs);
-    errs.finish(rows.clone())
+    // The rows move out of the parsed body: a push's rows are not copied.
+    let rows = match body {
+        Value::Object(mut map) => match map.remove("rows") {
+            Some(Value::Array(rows)) => rows,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    errs.finish(rows)
 }
 
 /// Rows are objects of scalar values within the push limits.
@@ -664,18 +672,20 @@ fn check_rows(rows: &[Value], target: &str, errs: &mut Errors) {
             continue;
         };
         for (k, v) in map {
-            let t = format!("{target}[{i}].{k}");
+            // The path is written only for an error: most rows have none.
+            let t = || format!("{target}[{i}].{k}");
             match v {
                 Value::String(s) if s.chars().count() > MAX_STRING_CHARS => errs.add(
-                    &t,
+                    &t(),
                     format!("A string value can have at most {MAX_STRING_CHARS} characters."),
                 ),
                 Value::Number(n) if n.as_i64().is_some_and(|x| x == i64::MIN || x == i64::MAX) => {
-                    errs.add(&t, "Int64 minimum and maximum values are not allowed.")
+                    errs.add(&t(), "Int64 minimum and maximum values are not allowed.")
                 }
-                Value::Array(_) | Value::Object(_) => {
-                    errs.add(&t, "A row value must be a string, number, boolean or null.")
-                }
+                Value::Array(_) | Value::Object(_) => errs.add(
+                    &t(),
+                    "A row value must be a string, number, boolean or null.",
+                ),
                 _ => {}
             }
         }
@@ -1093,17 +1103,16 @@ mod tests {
 
     #[test]
     fn rows_bodies() {
-        assert!(rows(&json!([{"a": 1}]), 10).is_err());
-        assert!(rows(&json!({"rows": [{"a": 1}], "extra": 1}), 10).is_err());
-        assert!(rows(&json!({"rows": [1]}), 10).is_err());
-        assert!(rows(&json!({"rows": [{"a": [1]}]}), 10).is_err());
-        assert!(rows(&json!({"rows": [{"a": i64::MAX}]}), 10).is_err());
-        assert!(rows(&json!({"rows": [{}, {}, {}]}), 2).is_err());
+        assert!(rows(json!([{"a": 1}]), 10).is_err());
+        assert!(rows(json!({"rows": [{"a": 1}], "extra": 1}), 10).is_err());
+        assert!(rows(json!({"rows": [1]}), 10).is_err());
+        assert!(rows(json!({"rows": [{"a": i64::MAX}]}), 10).is_err());
+        assert!(rows(json!({"rows": [{}, {}, {}]}), 2).is_err());
+        let errs = rows(json!({"rows": [{"a": 1}, {"a": [1]}]}), 10).unwrap_err();
+        assert_eq!(errs[0].target, "requestMessage.rows[1].a");
         assert_eq!(
-            rows(&json!({"rows": [{"a": 1}, {"b": null}]}), 2)
-                .unwrap()
-                .len(),
-            2
+            rows(json!({"rows": [{"a": 1}, {"b": null}]}), 2).unwrap(),
+            [json!({"a": 1}), json!({"b": null})]
         );
     }
 }
