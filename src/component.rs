@@ -41,30 +41,38 @@ fn transport_error(code: &wasi::ErrorCode) -> ActionError {
     use wasi::ErrorCode as E;
     // Words, not the binding's Debug text: a user reads these, and the Debug impl of every
     // variant costs the component two kilobytes.
-    let cause = match code {
-        E::ConnectionTimeout
-        | E::ConnectionReadTimeout
-        | E::ConnectionWriteTimeout
-        | E::HttpResponseTimeout => {
+    // Failures before the request could leave (no connection was made, the engine refused
+    // the host) are marked never sent: nothing was applied, so a push knows its batch was
+    // not stored and even a POST may be sent again. The rest may come after the request
+    // reached the service.
+    let (cause, not_sent) = match code {
+        E::ConnectionTimeout => {
+            return ActionError::timeout("the connection timed out").never_sent();
+        }
+        E::ConnectionReadTimeout | E::ConnectionWriteTimeout | E::HttpResponseTimeout => {
             return ActionError::timeout("the request timed out");
         }
-        E::HttpRequestDenied => {
-            return ActionError::transport("the engine's egress policy refused the request's host");
+        E::HttpRequestDenied => (
+            "the engine's egress policy refused the request's host",
+            true,
+        ),
+        E::DnsTimeout | E::DnsError(_) => ("the host name could not be resolved", true),
+        E::DestinationNotFound => ("the host was not found", true),
+        E::DestinationUnavailable | E::DestinationIpUnroutable => {
+            ("the host cannot be reached", true)
         }
-        E::DnsTimeout | E::DnsError(_) => "the host name could not be resolved",
-        E::DestinationNotFound => "the host was not found",
-        E::DestinationUnavailable | E::DestinationIpUnroutable => "the host cannot be reached",
-        E::DestinationIpProhibited => "the host's address is not allowed",
-        E::ConnectionRefused => "the host refused the connection",
-        E::ConnectionTerminated => "the connection was closed before the answer",
-        E::ConnectionLimitReached => "too many connections are open",
-        E::TlsProtocolError | E::TlsAlertReceived(_) => "the TLS handshake failed",
-        E::TlsCertificateError => "the host's TLS certificate was refused",
-        E::HttpResponseIncomplete => "the answer was cut off",
-        E::HttpResponseBodySize(_) => "the answer was larger than the engine allows",
-        _ => "the request failed in the engine",
+        E::DestinationIpProhibited => ("the host's address is not allowed", true),
+        E::ConnectionRefused => ("the host refused the connection", true),
+        E::ConnectionTerminated => ("the connection was closed before the answer", false),
+        E::ConnectionLimitReached => ("too many connections are open", true),
+        E::TlsProtocolError | E::TlsAlertReceived(_) => ("the TLS handshake failed", false),
+        E::TlsCertificateError => ("the host's TLS certificate was refused", true),
+        E::HttpResponseIncomplete => ("the answer was cut off", false),
+        E::HttpResponseBodySize(_) => ("the answer was larger than the engine allows", false),
+        _ => ("the request failed in the engine", false),
     };
-    ActionError::transport(cause)
+    let error = ActionError::transport(cause);
+    if not_sent { error.never_sent() } else { error }
 }
 
 fn wasi_method(method: Method) -> wasi::Method {
@@ -90,7 +98,15 @@ impl Wasi<'_> {
             .write()
             .map_err(|()| ActionError::transport("the request body could not be opened"))?;
         let failed = |e: StreamError| {
-            ActionError::transport(format!("the request body could not be written: {e:?}"))
+            ActionError::transport(match e {
+                StreamError::Closed => {
+                    "the connection closed while the request body was being sent".to_string()
+                }
+                StreamError::LastOperationFailed(e) => match wasi::http_error_code(&e) {
+                    Some(code) => return transport_error(&code),
+                    None => "the request body could not be sent".to_string(),
+                },
+            })
         };
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -262,8 +278,8 @@ impl Wasi<'_> {
             .map_err(|()| ActionError::transport("the request body could not be opened"))?;
         let future =
             outgoing_handler::handle(outgoing, Some(options)).map_err(|e| transport_error(&e))?;
-        Self::write_body(&body, &request.body)?;
-        wasi::OutgoingBody::finish(body, None).map_err(|e| transport_error(&e))?;
+        let sent = Self::write_body(&body, &request.body)
+            .and_then(|()| wasi::OutgoingBody::finish(body, None).map_err(|e| transport_error(&e)));
         let answer = loop {
             match future.get() {
                 Some(answer) => break answer,
@@ -271,8 +287,17 @@ impl Wasi<'_> {
             }
         };
         let response = answer
-            .map_err(|()| ActionError::transport("the answer was already taken"))?
-            .map_err(|e| transport_error(&e))?;
+            .map_err(|()| ActionError::transport("the answer was already taken"))
+            // The engine's reason comes first: a body that could not be written because the
+            // connection was refused says only "closed", the answer says "refused".
+            .and_then(|answer| answer.map_err(|e| transport_error(&e)))?;
+        // An error answer to a request whose body did not all go out is the service's word
+        // (it refused early); a success is not to be trusted then.
+        if let Err(e) = sent
+            && response.status() < 300
+        {
+            return Err(e);
+        }
         let status = response.status();
         let headers = response
             .headers()

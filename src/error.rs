@@ -48,6 +48,10 @@ pub struct ActionError {
     pub retry_after_seconds: Option<u32>,
     /// JSON text: what was done before the failure.
     pub progress: Option<String>,
+    /// The request never left: the engine refused its host, the name did not resolve, the
+    /// connection was refused or timed out, the server's certificate was refused. Nothing
+    /// was applied, so even a POST can be sent again. Not part of the contract's record.
+    pub not_sent: bool,
 }
 
 impl ActionError {
@@ -60,7 +64,14 @@ impl ActionError {
             code: None,
             retry_after_seconds: None,
             progress: None,
+            not_sent: false,
         }
+    }
+
+    /// This error, marked as one whose request never left (see [`ActionError::not_sent`]).
+    pub fn never_sent(mut self) -> Self {
+        self.not_sent = true;
+        self
     }
 
     /// An invalid input, named by its key. The message says what was wrong.

@@ -91,8 +91,9 @@ impl RetryPolicy {
                     .retry_after_seconds()
                     .map(|s| Duration::from_secs(s.into()))
             }
-            Err(e) if e.kind == ErrorKind::Transport => {
-                if !(method.is_idempotent() || self.retry_all_errors) {
+            // A request that never left can be sent again whatever its method.
+            Err(e) if e.kind == ErrorKind::Transport || e.not_sent => {
+                if !(method.is_idempotent() || self.retry_all_errors || e.not_sent) {
                     return None;
                 }
                 None
@@ -164,6 +165,11 @@ mod tests {
         assert!(p.next_delay(Method::Post, &e, 0, 0.5).is_none());
         let t = Err(ActionError::timeout("late"));
         assert!(p.next_delay(Method::Get, &t, 0, 0.5).is_none());
+        // A request that never left is sent again, even a POST.
+        let refused = Err(ActionError::transport("refused").never_sent());
+        assert!(p.next_delay(Method::Post, &refused, 0, 0.5).is_some());
+        let connect = Err(ActionError::timeout("connect").never_sent());
+        assert!(p.next_delay(Method::Post, &connect, 0, 0.5).is_some());
     }
 
     #[test]

@@ -783,3 +783,54 @@ fn a_push_stopped_at_the_call_limit_says_which_rows_were_acknowledged() -> Resul
     );
     Ok(())
 }
+
+/// A push whose connection is refused (nothing listens there) is sent again, as a request
+/// that never left may be whatever its method, and then reported as certainly not stored.
+#[test]
+fn a_refused_connection_is_sent_again_and_reported_as_not_stored() -> Result<()> {
+    let h = Harness::new()?;
+    // A port that was just free: nothing listens on it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let base: url::Url = format!("http://{closed}").parse()?;
+    let connector = pbi_host::Connector::load(
+        pbi_component::connector_wasm(),
+        pbi_host::HostConfig::default().redirect("api.powerbi.com", base),
+    )?;
+    let invocation = connector.invoke(
+        "create-rows",
+        &h.connection(),
+        &json!({
+            "dataset-id": "cfafbeb1-8037-4d0c-896e-a46fb27ff229",
+            "table-name": "T",
+            "rows": sales_rows(3),
+        }),
+    )?;
+    let e = invocation
+        .result
+        .err()
+        .context("nothing listens: the push fails")?;
+    ensure!(e.kind == pbi_host::ErrorKind::Transport, "{e}");
+    ensure!(
+        e.message.contains("refused the connection"),
+        "{}",
+        e.message
+    );
+    ensure!(
+        invocation.requests.len() == 4,
+        "the POST was sent again three times: {:?}",
+        invocation.requests
+    );
+    let progress = e.progress.context("progress")?;
+    ensure!(
+        progress["failed"] == json!({"from": 0, "to": 2}),
+        "{progress}"
+    );
+    ensure!(progress["maybeStored"].is_null(), "{progress}");
+    ensure!(
+        e.message
+            .contains("no rows of 3 were stored; rows from 0 on were not: resume with Start Row 0"),
+        "{}",
+        e.message
+    );
+    Ok(())
+}

@@ -217,12 +217,15 @@ pub struct CreateRows<'a> {
     maybe_stored: bool,
 }
 
-/// Whether a failed request may still have been applied by Power BI. Only an answer that
-/// refuses the request (a 4xx) shows it was not; a transport failure or timeout may come
-/// after the request reached the service (the wasi error codes that would show it never
-/// left, such as a refused connection, arrive here as the same `transport` kind, so they
-/// cannot be told apart), and a 5xx may come after the rows were written.
+/// Whether a failed request may still have been applied by Power BI. An answer that refuses
+/// the request (a 4xx) shows it was not, and so does a failure before the request left
+/// ([`ActionError::not_sent`]: a refused connection, a name that did not resolve); other
+/// transport failures and timeouts may come after the request reached the service, and a
+/// 5xx may come after the rows were written.
 fn may_have_been_applied(error: &ActionError) -> bool {
+    if error.not_sent {
+        return false;
+    }
     // Exhaustive on purpose: a new kind must decide which side it is on.
     match error.kind {
         ErrorKind::InvalidInput
@@ -577,6 +580,42 @@ mod tests {
                 e.message
             );
         }
+    }
+
+    #[test]
+    fn a_batch_that_never_left_is_sent_again_and_reported_as_not_stored() {
+        let refused = || Err(ActionError::transport("the host refused the connection").never_sent());
+        // Sent again after a refused connection, and the push goes on.
+        let i = input(rows(25_000));
+        let mut t = Scripted::new([
+            Scripted::answer(200, ""),
+            refused(),
+            Scripted::answer(200, ""),
+            Scripted::answer(200, ""),
+        ]);
+        let out = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap();
+        assert_eq!(t.sent.len(), 4, "the refused batch was sent again");
+        assert!(out.data.contains("\"rowsSent\":25000"), "{}", out.data);
+        // Refused every time: the batch is certainly not stored.
+        let mut t = Scripted::new([
+            Scripted::answer(200, ""),
+            refused(),
+            refused(),
+            refused(),
+            refused(),
+        ]);
+        let e = drive(&mut exchange(&i, &Context::default()).unwrap(), &mut t).unwrap_err();
+        assert_eq!(t.sent.len(), 5, "one batch, then the second four times");
+        let p: serde_json::Value = serde_json::from_str(e.progress.as_deref().unwrap()).unwrap();
+        assert_eq!(p["failed"], json!({"from": 10_000, "to": 19_999}));
+        assert_eq!(p["maybeStored"], json!(null));
+        assert_eq!(p["resumeFromRow"], 10_000);
+        assert!(
+            e.message
+                .contains("rows from 10000 on were not: resume with Start Row 10000"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
