@@ -245,8 +245,9 @@ pub struct LandedFigures {
     pub wrong: u64,
     /// Failed pushes with no report of what landed.
     pub missing: u64,
-    /// Reports of a batch that may or may not have been stored (`maybeStored`), which the
-    /// worker looked for in the table before resuming.
+    /// Batches that may or may not have been stored (a report's `maybeStored`, or the batch
+    /// in flight of a push the host stopped), which the worker looked for in the table
+    /// before resuming.
     pub uncertain: u64,
     /// Of those, the batches found stored (resumed after them, not from them).
     pub uncertain_stored: u64,
@@ -1045,37 +1046,52 @@ impl<'a> Worker<'a> {
             return None;
         };
         drop(t);
+        let failure = format!("failed ({})", error.kind);
+        Some(self.settle(ids, start, resume, maybe_to.map(|to| to + 1), &failure))
+    }
+
+    /// Adds what a failed push reported as landed (rows `start..resume`) to the ledger, and
+    /// looks for the batch `resume..maybe_end` that may or may not have been stored in the
+    /// table, as a careful user does before resuming (counts the rows, looks for the batch's
+    /// last rows; a batch is stored whole or not at all): found, it joins the ledger and the
+    /// push resumes after it. The dataset is this worker's alone, so the table must then hold
+    /// exactly the ledger. Returns the row to resume from.
+    fn settle(
+        &mut self,
+        ids: &[u64],
+        start: usize,
+        resume: usize,
+        maybe_end: Option<usize>,
+        failure: &str,
+    ) -> usize {
         self.ledger.extend_from_slice(&ids[start..resume]);
         let table = self.table_ids().unwrap_or_default();
         let mut resume = resume;
-        if let Some(to) = maybe_to {
-            // As a careful user before resuming: count the rows and look for the batch's
-            // last row. A batch is stored whole or not at all.
-            let batch = &ids[resume..=to];
+        if let Some(end) = maybe_end.filter(|&end| end > resume) {
+            let batch = &ids[resume..end];
             let stored = table.len() == self.ledger.len() + batch.len() && table.ends_with(batch);
             let mut t = self.shared.tally();
             t.landed_reports.uncertain += 1;
             if stored {
                 t.landed_reports.uncertain_stored += 1;
                 self.ledger.extend_from_slice(batch);
-                resume = to + 1;
+                resume = end;
             }
         }
-        // The dataset is this worker's alone: the table must hold exactly the ledger now.
         if table != self.ledger {
             let mut t = self.shared.tally();
             t.landed_reports.wrong += 1;
             t.problems.push(format!(
-                "worker {}: push of {n} rows from row {start} failed ({}) reporting rows up to {resume} stored; the table holds {} rows, the ledger {}",
+                "worker {}: push of {} rows from row {start} {failure}, to resume from row {resume}; the table holds {} rows, the ledger {}",
                 self.index,
-                error.kind,
+                ids.len(),
                 table.len(),
                 self.ledger.len()
             ));
             // Go on from what the service holds, so one wrong report is counted once.
             self.ledger = table;
         }
-        Some(resume)
+        resume
     }
 
     /// After the host stopped a push at its call limit: its error carries the last progress
@@ -1108,29 +1124,9 @@ impl<'a> Worker<'a> {
         // The service drops the request it was holding once the host has gone; a moment
         // for that before the table is read.
         std::thread::sleep(SLOW_ANSWER_MAX * 2);
-        let mut resume = start + done;
-        self.ledger.extend_from_slice(&ids[start..resume]);
-        let table = self.table_ids().unwrap_or_default();
-        let batch = &ids[resume..(resume + BATCH).min(n)];
-        if !batch.is_empty()
-            && table.len() == self.ledger.len() + batch.len()
-            && table.ends_with(batch)
-        {
-            self.ledger.extend_from_slice(batch);
-            resume += batch.len();
-        }
-        if table != self.ledger {
-            let mut t = self.shared.tally();
-            t.landed_reports.wrong += 1;
-            t.problems.push(format!(
-                "worker {}: push of {n} rows from row {start} stopped at the call limit having reported {done} rows sent; the table holds {} rows, the ledger {}",
-                self.index,
-                table.len(),
-                self.ledger.len()
-            ));
-            self.ledger = table;
-        }
-        Some(resume)
+        let resume = start + done;
+        let failure = format!("stopped at the call limit having reported {done} rows sent");
+        Some(self.settle(ids, start, resume, Some((resume + BATCH).min(n)), &failure))
     }
 
     /// Compares the table with the ledger: lost, duplicated and unexpected rows.
