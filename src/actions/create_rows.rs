@@ -584,7 +584,8 @@ mod tests {
 
     #[test]
     fn a_batch_that_never_left_is_sent_again_and_reported_as_not_stored() {
-        let refused = || Err(ActionError::transport("the host refused the connection").never_sent());
+        let refused =
+            || Err(ActionError::transport("the host refused the connection").never_sent());
         // Sent again after a refused connection, and the push goes on.
         let i = input(rows(25_000));
         let mut t = Scripted::new([
