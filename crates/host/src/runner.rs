@@ -100,8 +100,11 @@ fn pooling(host: &HostConfig) -> wasmtime::PoolingAllocationConfig {
         .max_core_instances_per_component(clamp_u32(host.max_instances))
         .max_memories_per_component(clamp_u32(host.max_memories))
         .max_tables_per_component(clamp_u32(host.max_tables))
-        // A freed slot keeps its first pages mapped and zeroes them instead of handing them
-        // back to the kernel: the next instance does not fault them in again.
+        // A freed slot keeps up to this much of its memory mapped and resets it in place
+        // instead of handing it back to the kernel: the next instance does not fault it in
+        // again. Where Linux has the PAGEMAP_SCAN ioctl (6.7+), only the pages the call
+        // dirtied are found and reset; elsewhere the first ones are (docs/performance.md,
+        // session 7).
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(KEEP_RESIDENT_BYTES)
         .pagemap_scan(wasmtime::Enabled::Auto);
