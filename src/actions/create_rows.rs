@@ -213,8 +213,6 @@ pub struct CreateRows<'a> {
     requests: usize,
     /// A batch landed since progress was last reported.
     report: bool,
-    /// The request in flight failed in a way that does not show it was not applied.
-    maybe_stored: bool,
 }
 
 /// Whether a failed request may still have been applied by Power BI. An answer that refuses
@@ -275,7 +273,6 @@ pub fn exchange<'a>(
         in_flight: 0,
         requests: 0,
         report: false,
-        maybe_stored: false,
     })
 }
 
@@ -300,7 +297,9 @@ impl CreateRows<'_> {
     }
 
     /// What landed and what did not, as JSON text: ranges are 0-based and inclusive.
-    fn progress_json(&self) -> String {
+    /// `maybe_stored`: the request in flight failed in a way that does not show it was not
+    /// applied.
+    fn progress_json(&self, maybe_stored: bool) -> String {
         let total = self.rows.count;
         let range =
             |from: usize, to: usize| (from < to).then(|| json!({"from": from, "to": to - 1}));
@@ -308,7 +307,7 @@ impl CreateRows<'_> {
         // `failed` keeps its meaning (the batch whose request failed) and `resumeFromRow`
         // stays the row that loses nothing; `maybeStored` says that batch may be in the
         // table anyway, and `resumeFromRowIfStored` where to go on if it is.
-        let maybe = self.maybe_stored && self.in_flight > 0;
+        let maybe = maybe_stored && self.in_flight > 0;
         json!({
             "rowsTotal": total,
             "rowsAccepted": self.accepted - self.start,
@@ -324,8 +323,8 @@ impl CreateRows<'_> {
         .to_string()
     }
 
-    fn fail(&mut self, mut error: ActionError) -> Step {
-        self.maybe_stored = may_have_been_applied(&error);
+    fn fail(&self, mut error: ActionError) -> Step {
+        let maybe_stored = may_have_been_applied(&error);
         let stored = if self.accepted > self.start {
             format!(
                 "rows {} to {} of {} were stored",
@@ -337,7 +336,7 @@ impl CreateRows<'_> {
             format!("no rows of {} were stored", self.rows.count)
         };
         let (from, end) = (self.accepted, self.accepted + self.in_flight);
-        if self.maybe_stored && self.in_flight > 0 {
+        if maybe_stored && self.in_flight > 0 {
             let rest = if end < self.rows.count {
                 format!("; rows from {end} on were not sent")
             } else {
@@ -361,7 +360,7 @@ impl CreateRows<'_> {
                 " ({stored}; rows from {from} on were not: resume with Start Row {from})"
             ));
         }
-        error.progress = Some(self.progress_json());
+        error.progress = Some(self.progress_json(maybe_stored));
         Step::Done(Err(error))
     }
 }

@@ -12,12 +12,13 @@
 //! deletes the dataset, so the service's data stays bounded.
 //!
 //! Faults injected: 429 with `Retry-After`, 500, 503, a dropped connection, a token
-//! expired, slow answers (below the host's call limit anywhere, beyond it only on reads),
+//! expired, slow answers (below the host's call limit, or beyond it on reads and pushes),
 //! and on pushes only a lost answer (the rows stored, the connection then dropped). A push
 //! API without idempotency cannot tell the caller whether such a batch landed: the
 //! component reports it as `maybeStored`, and the worker looks for it in the table before
-//! resuming, as a careful user does (docs/reliability.md). A slow answer beyond the limit
-//! on a push is not injected: the host stops the call and no report comes back at all.
+//! resuming, as a careful user does (docs/reliability.md). A push answered beyond the limit
+//! is stopped by the host, whose error carries the push's last progress; the worker checks
+//! it against the table and looks for the batch in flight the same way.
 //!
 //! [`run`] returns a [`Report`]; [`Report::passed`] is false when a row was lost or
 //! duplicated, a failure's report of what landed was wrong or missing, or memory or file
