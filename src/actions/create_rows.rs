@@ -10,7 +10,6 @@
 //! reported as `maybeStored` and the message asks the user to check the table.
 
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::inputs::{DATASET_ID, EXISTING_TABLE_NAME, WORKSPACE};
 use super::{Context, dataset_id, in_workspace, scoped_url, workspace};
@@ -83,91 +82,18 @@ pub struct Rows<'a> {
     batches: Vec<(usize, std::ops::Range<usize>)>,
 }
 
-/// Reads a JSON array of row objects, recording batch boundaries from row `start` on.
-struct RowsSeed<'a> {
-    base: &'a str,
-    start: usize,
-}
-
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for RowsSeed<'a> {
-    type Value = Rows<'a>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Rows<'a>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for RowsSeed<'a> {
-    type Value = Rows<'a>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of row objects")
-    }
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Rows<'a>, S::Error> {
-        let base = self.base.as_ptr() as usize;
-        let mut batches: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-        let mut count = 0;
-        while let Some(row) = seq.next_element::<&'de RawValue>()? {
-            let raw = row.get();
-            if !raw.starts_with('{') {
-                return Err(serde::de::Error::custom(format!(
-                    "row {count} is not an object of column names and values"
-                )));
-            }
-            if count >= self.start {
-                let from = raw.as_ptr() as usize - base;
-                let to = from + raw.len();
-                match batches.last_mut() {
-                    Some((first, range)) if count - *first < MAX_ROWS_PER_REQUEST => range.end = to,
-                    _ => batches.push((count, from..to)),
-                }
-            }
-            count += 1;
-        }
-        Ok(Rows {
-            text: self.base,
-            count,
-            batches,
-        })
-    }
-}
-
-/// Reads `{"rows": [...]}` with no other member.
-struct WrappedSeed<'a>(RowsSeed<'a>);
-
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for WrappedSeed<'a> {
-    type Value = Rows<'a>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Rows<'a>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for WrappedSeed<'a> {
-    type Value = Rows<'a>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object {\"rows\": [...]}")
-    }
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Rows<'a>, M::Error> {
-        let mut rows = None;
-        let mut seed = Some(self.0);
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match (key, seed.take()) {
-                ("rows", Some(s)) => rows = Some(map.next_value_seed(s)?),
-                ("rows", None) => return Err(serde::de::Error::duplicate_field("rows")),
-                (other, _) => return Err(serde::de::Error::unknown_field(other, &["rows"])),
-            }
-        }
-        rows.ok_or_else(|| serde::de::Error::missing_field("rows"))
-    }
-}
-
 /// Reads the Rows input (an array of objects, or an object with just `rows`), recording the
 /// batches from row `start` on.
 pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
     let trimmed = text.trim_start();
-    let seed = RowsSeed { base: text, start };
-    let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
+    let found = |scanned: pbi_rows::Scanned| Rows {
+        text,
+        count: scanned.count,
+        batches: scanned.batches,
+    };
     if trimmed.starts_with('{') {
-        serde::de::DeserializeSeed::deserialize(WrappedSeed(seed), &mut de)
-            .and_then(|rows| de.end().map(|()| rows))
+        pbi_rows::wrapped(text, start, MAX_ROWS_PER_REQUEST)
+            .map(found)
             .map_err(|e| {
                 ActionError::invalid(
                     "rows",
@@ -175,8 +101,8 @@ pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
                 )
             })
     } else if trimmed.starts_with('[') {
-        serde::de::DeserializeSeed::deserialize(seed, &mut de)
-            .and_then(|rows| de.end().map(|()| rows))
+        pbi_rows::array(text, start, MAX_ROWS_PER_REQUEST)
+            .map(found)
             .map_err(|e| {
                 ActionError::invalid("rows", format!("is not a valid JSON array of rows ({e})"))
             })
