@@ -5,9 +5,6 @@
 //! component applies Page Offset, then Top, to the list it received. Sending `$skip` or
 //! `$skipToken` there would be ignored by the API and page nothing.
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
 use crate::definition::Action;
 use crate::error::ActionError;
 use crate::exchange::Output;
@@ -52,39 +49,13 @@ pub(crate) fn bounded(action: &Action, key: &str, value: i64) -> Result<u64, Act
     Ok(value as u64)
 }
 
-/// The members of a JSON object in their order, values left as raw JSON text.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = Members<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut members = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
-                    members.push((key, value));
-                }
-                Ok(Members(members))
-            }
-        }
-        d.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
-
 /// Reads a list answer (`{"@odata.context"?, "value": [...]}`), applies the page to `value`
 /// and keeps the rest of the envelope as the API gave it. Entries are copied as the raw text
 /// they came as: nothing is re-serialized, so numbers and strings arrive exactly as sent.
 pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
     let not_object = || ActionError::unexpected_body(response, "a body that is not a JSON object");
     let text = std::str::from_utf8(&response.body).map_err(|_| not_object())?;
-    let Members(members) = serde_json::from_slice(text.as_bytes()).map_err(|_| not_object())?;
+    let members = pbi_scan::members(text).map_err(|_| not_object())?;
     let mut data = String::with_capacity(text.len());
     data.push('{');
     let mut found = false;
@@ -95,13 +66,12 @@ pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
         data.push_str(&serde_json::to_string(key).expect("a string serializes"));
         data.push(':');
         if key != "value" {
-            data.push_str(value.get());
+            data.push_str(value);
             continue;
         }
-        let list: Vec<&RawValue> =
-            serde_json::from_slice(value.get().as_bytes()).map_err(|_| {
-                ActionError::unexpected_body(response, "a \"value\" that is not a list")
-            })?;
+        let list = pbi_scan::elements(value).map_err(|_| {
+            ActionError::unexpected_body(response, "a \"value\" that is not a list")
+        })?;
         let offset = usize::try_from(page.offset)
             .unwrap_or(usize::MAX)
             .min(list.len());
@@ -113,7 +83,7 @@ pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
             if j > 0 {
                 data.push(',');
             }
-            data.push_str(item.get());
+            data.push_str(item);
         }
         data.push(']');
         found = true;

@@ -86,13 +86,13 @@ pub struct Rows<'a> {
 /// batches from row `start` on.
 pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
     let trimmed = text.trim_start();
-    let found = |scanned: pbi_rows::Scanned| Rows {
+    let found = |scanned: pbi_scan::Scanned| Rows {
         text,
         count: scanned.count,
         batches: scanned.batches,
     };
     if trimmed.starts_with('{') {
-        pbi_rows::wrapped(text, start, MAX_ROWS_PER_REQUEST)
+        pbi_scan::wrapped(text, start, MAX_ROWS_PER_REQUEST)
             .map(found)
             .map_err(|e| {
                 ActionError::invalid(
@@ -101,7 +101,7 @@ pub fn parse_rows(text: &str, start: usize) -> Result<Rows<'_>, ActionError> {
                 )
             })
     } else if trimmed.starts_with('[') {
-        pbi_rows::array(text, start, MAX_ROWS_PER_REQUEST)
+        pbi_scan::array(text, start, MAX_ROWS_PER_REQUEST)
             .map(found)
             .map_err(|e| {
                 ActionError::invalid("rows", format!("is not a valid JSON array of rows ({e})"))

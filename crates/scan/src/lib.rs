@@ -1,15 +1,19 @@
-//! Reads the Rows input of Create Rows: a JSON array of row objects, or `{"rows": [...]}`.
-//! Each row is checked (valid JSON, an object) and skipped, never built into a value; what
-//! is kept is the number of rows and, from a start row on, the byte range of each batch of
-//! at most `per_batch` rows within the text, separators included, so that a batch's request
-//! body is one slice of the input.
+//! The component's JSON scans on hot paths: text is checked and skipped, never built into
+//! values, and what is kept points into the text.
+//!
+//! - [`array`] and [`wrapped`] read the Rows input of Create Rows (a JSON array of row
+//!   objects, or `{"rows": [...]}`): the number of rows and, from a start row on, the byte
+//!   range of each batch of at most `per_batch` rows, separators included, so that a batch's
+//!   request body is one slice of the input.
+//! - [`members`] and [`elements`] read a list answer's envelope and its entries as raw text,
+//!   so that a page of it is copied as the API sent it.
 //!
 //! This is its own crate only so that it can be optimised for speed while the rest of the
 //! component is optimised for size: a profile's `opt-level` applies per crate, and serde's
 //! generic code is compiled in the crate that uses it. At the component's `opt-level = "z"`
-//! this scan ran at about 100 MB/s in wasmtime, at `opt-level = 3` about twice that
-//! (docs/performance.md, session 8). The action (`src/actions/create_rows.rs`) owns what
-//! the input means and its error messages.
+//! the row scan ran at about 100 MB/s in wasmtime, here about 300 MB/s
+//! (docs/performance.md, session 8). The actions own what the text means and their error
+//! messages.
 
 use std::ops::Range;
 
@@ -50,6 +54,42 @@ pub fn wrapped(text: &str, start: usize, per_batch: usize) -> Result<Scanned, se
     WrappedSeed(seed)
         .deserialize(&mut de)
         .and_then(|rows| de.end().map(|()| rows))
+}
+
+/// The members of the JSON object `text`, in their order, each value as its raw JSON text.
+pub fn members(text: &str) -> Result<Vec<(String, &str)>, serde_json::Error> {
+    let Members(members) = serde_json::from_slice(text.as_bytes())?;
+    // `RawValue` borrows from the text the deserializer read, which is `text`.
+    Ok(members.into_iter().map(|(k, v)| (k, v.get())).collect())
+}
+
+/// The elements of the JSON array `text`, in their order, each as its raw JSON text.
+pub fn elements(text: &str) -> Result<Vec<&str>, serde_json::Error> {
+    let list: Vec<&RawValue> = serde_json::from_slice(text.as_bytes())?;
+    Ok(list.into_iter().map(RawValue::get).collect())
+}
+
+/// An object's members, values left as raw JSON text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut members = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
 }
 
 /// Reads a JSON array of row objects, recording batch boundaries from row `start` on.
@@ -172,6 +212,28 @@ mod tests {
             trailing.to_string().contains("trailing characters"),
             "{trailing}"
         );
+    }
+
+    #[test]
+    fn members_and_elements_keep_the_raw_text() {
+        let text = r#"{"@odata.context":"c", "value":[ {"n":1.50} ,"x\u0041",null],"k":{}}"#;
+        let found = members(text).unwrap();
+        let keys: Vec<_> = found.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("@odata.context", r#""c""#),
+                ("value", r#"[ {"n":1.50} ,"x\u0041",null]"#),
+                ("k", "{}")
+            ]
+        );
+        assert_eq!(
+            elements(found[1].1).unwrap(),
+            [r#"{"n":1.50}"#, r#""x\u0041""#, "null"]
+        );
+        assert!(members("[]").is_err());
+        assert!(members(r#"{"a":1"#).is_err());
+        assert!(elements("{}").is_err());
     }
 
     #[test]
