@@ -82,6 +82,10 @@ pub struct Connector {
     validators: BTreeMap<String, jsonschema::Validator>,
     /// Tokens of client-credentials connections, by connection.
     client_tokens: crate::client_tokens::ClientTokens,
+    /// The host of each URL [`Connector::default_allow_hosts`] has read, so that a
+    /// connection's URLs are parsed once rather than at every invocation (see
+    /// [`UrlHosts`]).
+    url_hosts: UrlHosts,
 }
 
 impl std::fmt::Debug for Connector {
@@ -218,6 +222,7 @@ impl Connector {
             from_cache: false,
             validators,
             client_tokens: Default::default(),
+            url_hosts: UrlHosts::default(),
         })
     }
 
@@ -297,9 +302,7 @@ impl Connector {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 continue;
             }
-            if let Some(host) = Url::parse(url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
+            if let Some(host) = self.url_hosts.host_of(url)
                 && !hosts.contains(&host)
             {
                 hosts.push(host);
@@ -905,6 +908,36 @@ fn refused(error: ActionError) -> Invocation {
     }
 }
 
+/// The host of each URL read so far. A connection's URLs (its sign-in and API addresses) are
+/// the same at every invocation, and parsing them was a few microseconds of each call.
+/// Bounded: an engine with very many connections only parses again.
+#[derive(Debug, Default)]
+struct UrlHosts(std::sync::Mutex<std::collections::HashMap<String, Option<String>>>);
+
+impl UrlHosts {
+    /// Kept at most; past this the cache starts over.
+    const MAX: usize = 256;
+
+    /// The host of `url`, if it is a URL with one.
+    fn host_of(&self, url: &str) -> Option<String> {
+        let mut known = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(host) = known.get(url) {
+            return host.clone();
+        }
+        let host = Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        if known.len() >= Self::MAX {
+            known.clear();
+        }
+        known.insert(url.to_string(), host.clone());
+        host
+    }
+}
+
 /// An action's invocation from what its call returned.
 fn invocation(
     action_key: &str,
@@ -927,6 +960,31 @@ mod tests {
     /// The misbehaving test component (`crates/misbehave`).
     fn misbehave() -> &'static Path {
         pbi_component::misbehave_wasm()
+    }
+
+    #[test]
+    fn url_hosts_are_read_once_and_the_cache_stays_bounded() {
+        let hosts = UrlHosts::default();
+        assert_eq!(
+            hosts.host_of("https://login.example.com:8443/tenant/oauth2/token"),
+            Some("login.example.com".to_string())
+        );
+        assert_eq!(hosts.host_of("https://[::1]:9/x"), Some("[::1]".to_string()));
+        assert_eq!(hosts.host_of("http://"), None);
+        assert_eq!(hosts.0.lock().unwrap().len(), 3);
+        // A second read comes from the cache (the same answer, no new entry).
+        assert_eq!(
+            hosts.host_of("https://login.example.com:8443/tenant/oauth2/token"),
+            Some("login.example.com".to_string())
+        );
+        assert_eq!(hosts.0.lock().unwrap().len(), 3);
+        for i in 0..UrlHosts::MAX + 10 {
+            assert_eq!(
+                hosts.host_of(&format!("https://h{i}.example.com/")),
+                Some(format!("h{i}.example.com"))
+            );
+        }
+        assert!(hosts.0.lock().unwrap().len() <= UrlHosts::MAX);
     }
 
     #[test]
