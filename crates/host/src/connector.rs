@@ -969,7 +969,10 @@ mod tests {
             hosts.host_of("https://login.example.com:8443/tenant/oauth2/token"),
             Some("login.example.com".to_string())
         );
-        assert_eq!(hosts.host_of("https://[::1]:9/x"), Some("[::1]".to_string()));
+        assert_eq!(
+            hosts.host_of("https://[::1]:9/x"),
+            Some("[::1]".to_string())
+        );
         assert_eq!(hosts.host_of("http://"), None);
         assert_eq!(hosts.0.lock().unwrap().len(), 3);
         // A second read comes from the cache (the same answer, no new entry).

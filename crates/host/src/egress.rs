@@ -371,15 +371,14 @@ impl WasiHttpHooks for EgressPolicy {
                         (response.map(|body| body.boxed_unsync()), io)
                     }
                 };
+            let declared = response
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|length| length.to_str().ok())
+                .and_then(|length| length.trim().parse::<u64>().ok());
             // A declared length over the cap fails at the first read, before any byte.
-            let declared_over = match (cap, response.headers().get(CONTENT_LENGTH)) {
-                (Some(cap), Some(length)) => length
-                    .to_str()
-                    .ok()
-                    .and_then(|l| l.trim().parse::<u64>().ok())
-                    .is_some_and(|length| length > cap),
-                _ => false,
-            };
+            let declared_over =
+                matches!((cap, declared), (Some(cap), Some(length)) if length > cap);
             let response = response.map(|body| {
                 CappedBody {
                     inner: body,
@@ -393,14 +392,126 @@ impl WasiHttpHooks for EgressPolicy {
                 }
                 .boxed_unsync()
             });
+            // A small answer is read whole here, on the runtime thread that drives its
+            // connection, before the guest hears that it arrived. Otherwise the guest's first
+            // read asks the connection for the body and waits for it: two more hand-overs
+            // between threads per request (docs/performance.md, session 8). The body read is
+            // the capped one, so the cap, the deadline and the between-bytes timeout apply
+            // as they would to the guest's reads, and a failure reaches the guest after the
+            // bytes that came before it.
+            let response = match declared {
+                Some(length) if length <= PREFETCH_BYTES && !declared_over => {
+                    prefetch(response).await
+                }
+                _ => response,
+            };
             Ok((response, io))
         })
+    }
+}
+
+/// The largest declared answer body the host reads before handing the answer to the guest
+/// (see [`prefetch`]).
+const PREFETCH_BYTES: u64 = 64 * 1024;
+
+/// `response` with its body read to the end (or to its first error) into memory.
+async fn prefetch(response: http::Response<WasiBody>) -> http::Response<WasiBody> {
+    let (parts, mut body) = response.into_parts();
+    let mut frames = std::collections::VecDeque::new();
+    let mut error = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => frames.push_back(frame),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    http::Response::from_parts(parts, Prefetched { frames, error }.boxed_unsync())
+}
+
+/// A body already read: its frames, then the error that ended it, if one did.
+struct Prefetched {
+    frames: std::collections::VecDeque<Frame<Bytes>>,
+    error: Option<HttpError>,
+}
+
+impl Body for Prefetched {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        Poll::Ready(match this.frames.pop_front() {
+            Some(frame) => Some(Ok(frame)),
+            None => this.error.take().map(Err),
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.frames.is_empty() && self.error.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let left: u64 = self
+            .frames
+            .iter()
+            .filter_map(|f| f.data_ref().map(|d| d.len() as u64))
+            .sum();
+        if self.error.is_some() {
+            let mut hint = SizeHint::new();
+            hint.set_lower(left);
+            hint
+        } else {
+            SizeHint::with_exact(left)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefetched_body_gives_its_frames_then_the_error_that_ended_it() -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let parts: Vec<Result<Frame<Bytes>, HttpError>> = vec![
+                Ok(Frame::data(Bytes::from_static(b"hello "))),
+                Ok(Frame::data(Bytes::from_static(b"world"))),
+                Err(HttpError::HttpResponseIncomplete),
+                // Never read: the first error ends the body.
+                Ok(Frame::data(Bytes::from_static(b"!"))),
+            ];
+            let body = http_body_util::StreamBody::new(futures_util::stream::iter(parts));
+            let response = http::Response::new(BodyExt::boxed_unsync(body));
+            let mut body = prefetch(response).await.into_body();
+            assert_eq!(body.size_hint().lower(), 11);
+            assert_eq!(body.size_hint().upper(), None);
+            let mut data = Vec::new();
+            let ended = loop {
+                match body.frame().await {
+                    Some(Ok(frame)) => data.extend_from_slice(frame.data_ref().unwrap()),
+                    Some(Err(e)) => break Some(e),
+                    None => break None,
+                }
+            };
+            assert_eq!(data, b"hello world");
+            assert!(
+                matches!(ended, Some(HttpError::HttpResponseIncomplete)),
+                "{ended:?}"
+            );
+            assert!(body.frame().await.is_none());
+            assert!(body.is_end_stream());
+            Ok(())
+        })
+    }
 
     #[test]
     fn hosts_match_without_case_or_port() {

@@ -266,6 +266,11 @@ enum Answer {
     Silent,
     /// `200` without a length, then one byte every 100 ms until the client goes away.
     Trickle,
+    /// `200` declaring a 50-byte body, then one byte every 100 ms until the client goes
+    /// away: a small answer, which the host reads whole before the guest sees it.
+    TrickleDeclared,
+    /// `200` declaring 1,000 bytes, 10 of them, then the connection closes.
+    CutShort,
 }
 
 /// A loopback server that answers one connection as `answer` says.
@@ -357,6 +362,18 @@ fn answer_one(mut stream: TcpStream, answer: Answer) -> std::io::Result<()> {
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(give_up())
+        }
+        Answer::TrickleDeclared => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n")?;
+            for _ in 0..50 {
+                stream.write_all(b"x")?;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(())
+        }
+        Answer::CutShort => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n0123456789")?;
+            Ok(())
         }
     }
 }
@@ -506,6 +523,23 @@ fn a_trickling_server_ends_within_the_budget() -> Result<()> {
     // Each byte comes well within the guest's between-bytes timeout: only the call's
     // deadline can stop it.
     ends_within_a_one_second_budget(Answer::Trickle, Some(3_600_000))
+}
+
+#[test]
+fn a_trickling_small_answer_ends_within_the_budget() -> Result<()> {
+    // 50 bytes declared, so the host reads it whole before the guest sees it: the call's
+    // deadline must still stop that read.
+    ends_within_a_one_second_budget(Answer::TrickleDeclared, Some(3_600_000))
+}
+
+#[test]
+fn a_small_answer_cut_short_reaches_the_guest_with_the_bytes_before_the_cut() -> Result<()> {
+    let server = Server::start(Answer::CutShort)?;
+    let connector = loopback(HostConfig::default())?;
+    let message = guest_error(invoke(&connector, "fetch", json!({"url": server.url})))?;
+    ensure!(bytes_read(&message)? == 10, "{message}");
+    drop(server);
+    next_call_works(&connector)
 }
 
 #[test]
