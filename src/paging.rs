@@ -69,6 +69,13 @@ pub fn apply(page: Page, response: &Response) -> Result<Output, ActionError> {
             data.push_str(value);
             continue;
         }
+        // No page asked for: the list goes on as it came (already checked as JSON above),
+        // without reading its entries apart.
+        if page == Page::default() && value.starts_with('[') {
+            data.push_str(value);
+            found = true;
+            continue;
+        }
         let list = pbi_scan::elements(value).map_err(|_| {
             ActionError::unexpected_body(response, "a \"value\" that is not a list")
         })?;
@@ -173,6 +180,29 @@ mod tests {
             out.data,
             r#"{"value":[{"n":1.50,"big":12345678901234567890}],"@odata.context":"c"}"#
         );
+    }
+
+    #[test]
+    fn without_a_page_the_list_is_copied_whole_and_still_checked() {
+        let r = Response {
+            status: 200,
+            headers: vec![],
+            body: br#"{"value":[ {"a":1} , 2 ],"n":1}"#.to_vec(),
+        };
+        let out = apply(Page::default(), &r).unwrap();
+        assert_eq!(out.data, r#"{"value":[ {"a":1} , 2 ],"n":1}"#);
+        for body in [
+            &br#"{"value":{"a":1}}"#[..],
+            br#"{"value":[1,}"#,
+            br#"{"n":1}"#,
+        ] {
+            let r = Response {
+                status: 200,
+                headers: vec![],
+                body: body.to_vec(),
+            };
+            assert!(apply(Page::default(), &r).is_err(), "{body:?}");
+        }
     }
 
     #[test]
