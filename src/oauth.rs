@@ -431,7 +431,7 @@ impl fmt::Debug for TokenSet {
 fn random_token(bytes: usize) -> Result<String, OAuthError> {
     use base64::Engine;
     let mut buf = vec![0u8; bytes];
-    getrandom::getrandom(&mut buf).map_err(|e| OAuthError {
+    getrandom::fill(&mut buf).map_err(|e| OAuthError {
         kind: OAuthErrorKind::Service,
         message: format!("no secure randomness for PKCE: {e}"),
         code: None,
