@@ -58,7 +58,16 @@ fn main() {
     );
 
     let component = prebuilt("PBI_HOST_PREBUILT_COMPONENT").unwrap_or_else(|| {
-        for watched in ["src", "wit", "Cargo.toml", ".cargo/config.toml"] {
+        // The connector's sources, its path dependencies (crates/scan) and its locked
+        // versions: a change to any of them changes the component.
+        for watched in [
+            "src",
+            "crates/scan",
+            "wit",
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo/config.toml",
+        ] {
             println!(
                 "cargo:rerun-if-changed={}",
                 workspace.join(watched).display()
@@ -83,6 +92,7 @@ fn main() {
             "crates/misbehave",
             "wit",
             "Cargo.toml",
+            "Cargo.lock",
             ".cargo/config.toml",
         ] {
             println!(
