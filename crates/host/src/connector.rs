@@ -282,50 +282,16 @@ impl Connector {
     /// national cloud's), and the hosts of the URLs among the connection's values and its
     /// inputs' defaults (the sign-in URLs, an API Base URL).
     pub fn default_allow_hosts(&self, connection: &Value) -> Vec<String> {
-        let mut urls = vec![self.definition.info.api_base_url.clone()];
-        let definition = self.definition.chosen_connection(connection);
-        let mut hosts: Vec<String> = Vec::new();
-        if let Some(definition) = definition {
-            hosts.extend(definition.hosts.iter().cloned());
-            urls.extend(definition.inputs.iter().filter_map(|i| i.default.clone()));
-        }
-        if let Some(values) = connection.as_object() {
-            urls.extend(
-                values
-                    .iter()
-                    .filter(|(k, _)| !SECRET_KEYS.contains(&k.as_str()))
-                    .filter_map(|(_, v)| v.as_str().map(str::to_string)),
-            );
-        }
-        for url in urls {
-            let url = url.trim();
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                continue;
-            }
-            if let Some(host) = self.url_hosts.host_of(url)
-                && !hosts.contains(&host)
-            {
-                hosts.push(host);
-            }
-        }
-        hosts
+        default_hosts(&self.definition, connection, |url| {
+            self.url_hosts.host_of(url)
+        })
     }
 
     /// The connection's secret values, to scrub from logs, errors and anything an engine
     /// shows: those of [`SECRET_KEYS`] and of every connection definition's `password`
     /// inputs (sorted, without duplicates or empty values).
     pub fn secrets_of(&self, connection: &Value) -> Vec<String> {
-        let password_keys = self
-            .definition
-            .connections
-            .iter()
-            .flat_map(|c| c.inputs.iter())
-            .filter(|i| i.type_ == crate::InputType::Password)
-            .map(|i| i.key.as_str());
-        let mut secrets: Vec<String> = SECRET_KEYS
-            .iter()
-            .copied()
-            .chain(password_keys)
+        let mut secrets: Vec<String> = secret_keys(&self.definition)
             .filter_map(|key| connection.get(key).and_then(Value::as_str))
             .filter(|s| !s.is_empty())
             .map(str::to_string)
@@ -908,6 +874,55 @@ fn refused(error: ActionError) -> Invocation {
     }
 }
 
+/// The keys of a connection's secret values: [`SECRET_KEYS`] and every connection
+/// definition's `password` inputs.
+fn secret_keys(definition: &ComponentDefinition) -> impl Iterator<Item = &str> {
+    let password_keys = definition
+        .connections
+        .iter()
+        .flat_map(|c| c.inputs.iter())
+        .filter(|i| i.type_ == crate::InputType::Password)
+        .map(|i| i.key.as_str());
+    SECRET_KEYS.iter().copied().chain(password_keys)
+}
+
+/// [`Connector::default_allow_hosts`] of `definition`, reading each URL's host with
+/// `host_of`.
+fn default_hosts(
+    definition: &ComponentDefinition,
+    connection: &Value,
+    host_of: impl Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    let mut urls = vec![definition.info.api_base_url.clone()];
+    let mut hosts: Vec<String> = Vec::new();
+    if let Some(chosen) = definition.chosen_connection(connection) {
+        hosts.extend(chosen.hosts.iter().cloned());
+        urls.extend(chosen.inputs.iter().filter_map(|i| i.default.clone()));
+    }
+    if let Some(values) = connection.as_object() {
+        // Never a secret's value, even one that looks like a URL: it would become an
+        // allowed host (and be kept in the connector's URL cache).
+        urls.extend(
+            values
+                .iter()
+                .filter(|(k, _)| !secret_keys(definition).any(|key| key == k.as_str()))
+                .filter_map(|(_, v)| v.as_str().map(str::to_string)),
+        );
+    }
+    for url in urls {
+        let url = url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            continue;
+        }
+        if let Some(host) = host_of(url)
+            && !hosts.contains(&host)
+        {
+            hosts.push(host);
+        }
+    }
+    hosts
+}
+
 /// The host of each URL read so far. A connection's URLs (its sign-in and API addresses) are
 /// the same at every invocation, and parsing them was a few microseconds of each call.
 /// Bounded: an engine with very many connections only parses again.
@@ -960,6 +975,73 @@ mod tests {
     /// The misbehaving test component (`crates/misbehave`).
     fn misbehave() -> &'static Path {
         pbi_component::misbehave_wasm()
+    }
+
+    #[test]
+    fn no_secret_becomes_an_allowed_host() {
+        use crate::definition::{ComponentInfo, ConnectionDefinition, InputDefinition, InputType};
+        let input = |key: &str, type_, default: Option<&str>| InputDefinition {
+            key: key.into(),
+            label: key.into(),
+            type_,
+            required: false,
+            default: default.map(str::to_string),
+            comments: None,
+            choices: Vec::new(),
+            minimum: None,
+            maximum: None,
+            pattern: None,
+            max_length: None,
+            example: None,
+            picker: None,
+        };
+        let definition = ComponentDefinition {
+            info: ComponentInfo {
+                key: "test".into(),
+                label: "Test".into(),
+                description: String::new(),
+                category: String::new(),
+                api_base_url: "https://api.example".into(),
+            },
+            connections: vec![ConnectionDefinition {
+                key: "keyed".into(),
+                label: "Keyed".into(),
+                comments: String::new(),
+                oauth2_type: String::new(),
+                inputs: vec![
+                    input(
+                        "login-url",
+                        InputType::String,
+                        Some("https://login.example/x"),
+                    ),
+                    input("api-key", InputType::Password, None),
+                ],
+                hosts: vec!["cloud.example".into()],
+                setup: None,
+                notes: None,
+            }],
+            actions: Vec::new(),
+        };
+        let connection = serde_json::json!({
+            "base": "https://other.example/v1",
+            "api-key": "https://key-that-looks-like-a-url.example",
+            "client-secret": "https://secret.example",
+            "access-token": "http://token.example",
+        });
+        let hosts = default_hosts(&definition, &connection, |url| {
+            Url::parse(url).ok()?.host_str().map(str::to_string)
+        });
+        assert_eq!(
+            hosts,
+            [
+                "cloud.example",
+                "api.example",
+                "login.example",
+                "other.example"
+            ]
+        );
+        let keys: Vec<_> = secret_keys(&definition).collect();
+        assert_eq!(keys, ["client-secret", "access-token", "api-key"]);
     }
 
     #[test]
