@@ -13,7 +13,10 @@
 //! calls into the host are counted and timed): instantiation, the call, the guest's peak
 //! linear memory and its calls into the host. The headline figures run without the observer
 //! (with it, every host call goes through wasmtime's call hook); the phase figures come from
-//! runs with it, interleaved with the others.
+//! runs with it, interleaved with the others. (1) also gives the process's CPU time and
+//! context switches per call (`getrusage`, every thread, the service's included) for the
+//! component and the native keep-alive client: steadier than wall time on a busy machine,
+//! and what bounds how many calls run at once (7a).
 //!
 //! Until the host exposed those phases the bench timed them in its own copy of an older host
 //! (`src/guest.rs`: its own engine, linker, store and egress). Its figures that the real host
@@ -176,6 +179,49 @@ fn rows(count: usize) -> Vec<Row> {
             amount: 1.5,
         })
         .collect()
+}
+
+/// What the whole process used per call over a run of calls.
+struct Usage {
+    /// User and system CPU time, every thread.
+    cpu: Duration,
+    /// Voluntary and involuntary context switches, every thread.
+    switches: f64,
+}
+
+impl Usage {
+    /// Makes `calls` calls of `call` and divides the process's usage over them.
+    fn per_call(calls: usize, mut call: impl FnMut() -> Result<()>) -> Result<Self> {
+        let before = rusage()?;
+        for _ in 0..calls {
+            call()?;
+        }
+        let after = rusage()?;
+        let calls_f = calls.max(1) as f64;
+        Ok(Self {
+            cpu: after.0.saturating_sub(before.0) / u32::try_from(calls.max(1))?,
+            switches: after.1.saturating_sub(before.1) as f64 / calls_f,
+        })
+    }
+}
+
+/// The process's CPU time so far and its context switches (`getrusage(RUSAGE_SELF)`, which
+/// sums every thread).
+fn rusage() -> Result<(Duration, u64)> {
+    // SAFETY: `getrusage` writes a `rusage` it is handed; all-zero is a valid one.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a `rusage` this function owns.
+    let failed = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0;
+    ensure!(
+        !failed,
+        "getrusage failed: {}",
+        std::io::Error::last_os_error()
+    );
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let switches = (usage.ru_nvcsw + usage.ru_nivcsw) as u64;
+    Ok((time(usage.ru_utime) + time(usage.ru_stime), switches))
 }
 
 /// Everything the sections share.
@@ -531,6 +577,25 @@ impl Bench {
             }
         }
 
+        // CPU rather than wall time: what every thread of the process (the service's
+        // included, the same for both) spends per call, steadier than latency on a busy
+        // machine and what bounds calls at once (7a).
+        let cpu_runs = runs * 5;
+        let component_cpu = Usage::per_call(cpu_runs, || {
+            let invocation = self
+                .connector
+                .invoke("list-datasets", &self.connection, &inputs)?;
+            self.check_ok(&invocation).map(drop)
+        })?;
+        let native_cpu = Usage::per_call(cpu_runs, || {
+            let (body, _) = self
+                .client
+                .send_ok(Strategy::KEEP_ALIVE, Method::GET, path, None)?;
+            let data: Value = serde_json::from_slice(&body)?;
+            ensure!(count(&data) == expected, "the native client listed too few");
+            Ok(())
+        })?;
+
         let component = median(&component);
         let native = median(&new_connection);
         let keep = median(&keep_alive);
@@ -583,6 +648,19 @@ impl Bench {
                 (
                     "  component / native new connection each",
                     format!("{:.2}x", self::ratio(component, native)),
+                ),
+                (
+                    "CPU per call, all threads (getrusage): component / native keep-alive",
+                    format!(
+                        "{} / {} ({:.2}x; {cpu_runs} calls each)",
+                        show(component_cpu.cpu),
+                        show(native_cpu.cpu),
+                        self::ratio(component_cpu.cpu, native_cpu.cpu)
+                    ),
+                ),
+                (
+                    "  context switches per call: component / native keep-alive",
+                    format!("{:.1} / {:.1}", component_cpu.switches, native_cpu.switches),
                 ),
             ],
         );
