@@ -979,22 +979,9 @@ mod tests {
 
     #[test]
     fn no_secret_becomes_an_allowed_host() {
-        use crate::definition::{ComponentInfo, ConnectionDefinition, InputDefinition, InputType};
-        let input = |key: &str, type_, default: Option<&str>| InputDefinition {
-            key: key.into(),
-            label: key.into(),
-            type_,
-            required: false,
-            default: default.map(str::to_string),
-            comments: None,
-            choices: Vec::new(),
-            minimum: None,
-            maximum: None,
-            pattern: None,
-            max_length: None,
-            example: None,
-            picker: None,
-        };
+        use crate::definition::{ComponentInfo, ConnectionDefinition, InputType};
+        let mut login_url = crate::validate::tests::input("login-url", InputType::String, false);
+        login_url.default = Some("https://login.example/x".into());
         let definition = ComponentDefinition {
             info: ComponentInfo {
                 key: "test".into(),
@@ -1009,12 +996,8 @@ mod tests {
                 comments: String::new(),
                 oauth2_type: String::new(),
                 inputs: vec![
-                    input(
-                        "login-url",
-                        InputType::String,
-                        Some("https://login.example/x"),
-                    ),
-                    input("api-key", InputType::Password, None),
+                    login_url,
+                    crate::validate::tests::input("api-key", InputType::Password, false),
                 ],
                 hosts: vec!["cloud.example".into()],
                 setup: None,

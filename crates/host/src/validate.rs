@@ -258,12 +258,13 @@ fn check_value(input: &InputDefinition, value: &Value) -> Result<Option<Value>, 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::definition::Choice;
     use serde_json::json;
 
-    fn input(key: &str, input_type: InputType, required: bool) -> InputDefinition {
+    /// An input with only its key, label (the key in capitals), type and `required` set.
+    pub(crate) fn input(key: &str, input_type: InputType, required: bool) -> InputDefinition {
         InputDefinition {
             key: key.into(),
             label: key.to_uppercase(),
