@@ -49,6 +49,10 @@ struct Args {
     /// Allowed growth of open file descriptors from the first window to the last.
     #[arg(long, default_value_t = 8)]
     fd_tolerance: u64,
+    /// Sample the resident set as it is, without having glibc's allocator return the free
+    /// pages it keeps first (see docs/reliability.md, "Resident memory and the allocator").
+    #[arg(long)]
+    no_trim: bool,
     /// Repeats a run's random choices.
     #[arg(long)]
     seed: Option<u64>,
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         seed: args.seed,
         rss_tolerance_kib: args.rss_tolerance_mib * 1024,
         fd_tolerance: args.fd_tolerance,
+        trim_before_sample: !args.no_trim,
     };
     eprintln!(
         "pbi-soak: {} of flows, {} workers, {} faults/s",
