@@ -118,6 +118,20 @@ fn a_short_soak_loses_and_duplicates_nothing_under_every_kind_of_fault() {
             .as_array()
             .is_some_and(|s| s.len() == res.samples)
     );
+    // On glibc the heap in use is counted beside the resident set, well below it (the
+    // resident set also holds the compiled component, the code and the threads' stacks).
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(res.trimmed, "trimming is the default");
+        assert!(
+            res.heap_first_kib > 0 && res.heap_first_kib < res.rss_first_max_kib,
+            "heap {} KiB, resident {} KiB",
+            res.heap_first_kib,
+            res.rss_first_max_kib
+        );
+        assert!(text.contains("heap in use"), "{text}");
+        let sample = &json["resources"]["series"][0];
+        assert!(sample[3].as_u64().is_some_and(|h| h > 0), "{sample}");
+    }
 }
 
 /// The ambiguous case, shown once: a batch the service stores but whose answer is lost on
