@@ -902,10 +902,11 @@ fn default_hosts(
     if let Some(values) = connection.as_object() {
         // Never a secret's value, even one that looks like a URL: it would become an
         // allowed host (and be kept in the connector's URL cache).
+        let secret: Vec<&str> = secret_keys(definition).collect();
         urls.extend(
             values
                 .iter()
-                .filter(|(k, _)| !secret_keys(definition).any(|key| key == k.as_str()))
+                .filter(|(k, _)| !secret.contains(&k.as_str()))
                 .filter_map(|(_, v)| v.as_str().map(str::to_string)),
         );
     }
