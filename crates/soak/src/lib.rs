@@ -1305,8 +1305,8 @@ struct Sample {
 }
 
 impl Sample {
-    /// Resident memory from `/proc/self/status` and the entries of `/proc/self/fd`
-    /// (Linux); `None` elsewhere.
+    /// Resident memory from `/proc/self/status` (after [`trim_allocator`] when `trim`), the
+    /// entries of `/proc/self/fd` and the heap in use (Linux); `None` elsewhere.
     fn now(started: Instant, trim: bool) -> Option<Sample> {
         if trim {
             trim_allocator();
