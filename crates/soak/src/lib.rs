@@ -4,7 +4,9 @@
 //!
 //! One [`pbi_service::ServiceHandle`] on loopback, one [`pbi_host::Connector`] shared by
 //! [`Options::workers`] threads (as an engine runs steps side by side), a fault injector
-//! thread and a sampler of the process's resident memory and open file descriptors. Each
+//! thread and a sampler of the process's resident memory (after glibc returns the free
+//! pages it keeps, see [`Options::trim_before_sample`]), heap in use and open file
+//! descriptors. Each
 //! worker loops over one flow: Create Dataset, a few Create Rows pushes of rows with unique
 //! ids (resumed from the `resumeFromRow` a failed push reports, as a user's flow resumes
 //! with Start Row, after looking for a `maybeStored` batch in the table), now and then
