@@ -92,6 +92,8 @@ struct Options {
     only: Vec<u8>,
     /// Only invoke List Datasets this many times, for a profiler (`perf record`).
     invoke_loop: Option<usize>,
+    /// Only run (7a)'s component side this many rounds, for a profiler.
+    concurrent_loop: Option<usize>,
     /// Another build of the component instead of `pbi_component::connector_wasm()`.
     component: Option<PathBuf>,
 }
@@ -105,6 +107,7 @@ impl Options {
             rows: 1_000_000,
             only: Vec::new(),
             invoke_loop: None,
+            concurrent_loop: None,
             component: None,
         };
         let mut args = std::env::args().skip(1);
@@ -125,6 +128,7 @@ impl Options {
                         Some(args.next().context("--component needs a path")?.into());
                 }
                 "--invoke-loop" => options.invoke_loop = Some(number()?),
+                "--concurrent-loop" => options.concurrent_loop = Some(number()?),
                 "--only" => options.only.push(number()?.clamp(1, 7) as u8),
                 "--quick" => {
                     options.list_runs = 50;
@@ -134,7 +138,7 @@ impl Options {
                 }
                 "-h" | "--help" => {
                     println!(
-                        "usage: pbi-bench [--list-runs N] [--instantiate-runs N] [--rows-runs N] [--rows N] [--only SECTION]... [--quick] [--invoke-loop N] [--component FILE.wasm]"
+                        "usage: pbi-bench [--list-runs N] [--instantiate-runs N] [--rows-runs N] [--rows N] [--only SECTION]... [--quick] [--invoke-loop N] [--concurrent-loop N] [--component FILE.wasm]"
                     );
                     std::process::exit(0);
                 }
@@ -325,6 +329,10 @@ fn main() -> Result<()> {
             bench.check_ok(&invocation)?;
         }
         return Ok(());
+    }
+    if let Some(rounds) = bench.options.concurrent_loop {
+        // For a profiler: nothing but (7a)'s calls at once through Connector::invoke_async.
+        return bench.concurrent_loop(rounds);
     }
     let only = bench.options.only.clone();
     let run = |section: u8| only.is_empty() || only.contains(&section);

@@ -167,26 +167,7 @@ impl Bench {
         eprintln!(
             "(7) at once: {CONCURRENT_LISTS} List Datasets x {rounds} each, {CONCURRENT_PUSHES} pushes of {PUSH_ROWS} rows"
         );
-        // An engine that runs 64 calls at once gives the host that many instance slots.
-        // ...and lets guests compute on every core (`HostConfig::worker_threads`; the default
-        // of one suits blocking engines, see docs/performance.md). `PBI_BENCH_WORKERS` sets
-        // another number.
-        let workers: usize = std::env::var("PBI_BENCH_WORKERS")
-            .ok()
-            .and_then(|w| w.parse().ok())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let config = HostConfig {
-            max_concurrent_calls: (CONCURRENT_LISTS as u32).max(32),
-            worker_threads: workers,
-            ..self.plain.clone()
-        };
-        let connector = Arc::new(
-            Connector::load(&self.component, config).context("loading the component again")?,
-        );
-        // The engine: a multi-threaded runtime, as async engines run (one worker per core).
-        let engine = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let (connector, engine, workers) = self.concurrent_setup()?;
         let native = NativePool::new(&self.service.base_url(), &self.connection)?;
         let connection = Arc::new(self.connection.clone());
         let expected = LISTED_DATASETS + 1;
@@ -330,6 +311,48 @@ impl Bench {
                     ),
                 ),
             ],
+        );
+        Ok(())
+    }
+
+    /// (7)'s connector and engine: a connector with an instance slot for each call at once
+    /// and a worker per core, and an async engine's multi-threaded runtime; with the
+    /// connector's number of workers.
+    fn concurrent_setup(&self) -> Result<(Arc<Connector>, tokio::runtime::Runtime, usize)> {
+        // An engine that runs 64 calls at once gives the host that many instance slots.
+        // ...and lets guests compute on every core (`HostConfig::worker_threads`; the default
+        // of one suits blocking engines, see docs/performance.md). `PBI_BENCH_WORKERS` sets
+        // another number.
+        let workers: usize = std::env::var("PBI_BENCH_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let config = HostConfig {
+            max_concurrent_calls: (CONCURRENT_LISTS as u32).max(32),
+            worker_threads: workers,
+            ..self.plain.clone()
+        };
+        let connector = Arc::new(
+            Connector::load(&self.component, config).context("loading the component again")?,
+        );
+        // The engine: a multi-threaded runtime, as async engines run (one worker per core).
+        let engine = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        Ok((connector, engine, workers))
+    }
+
+    /// For a profiler (`--concurrent-loop N`): nothing but (7a)'s component side, `rounds`
+    /// List Datasets in each of its 64 tasks at once, then the throughput on stderr.
+    pub(crate) fn concurrent_loop(&mut self, rounds: usize) -> Result<()> {
+        let (connector, engine, workers) = self.concurrent_setup()?;
+        let connection = Arc::new(self.connection.clone());
+        let expected = LISTED_DATASETS + 1;
+        let lists = lists_at_once(&engine, &connector, &connection, rounds.max(1), expected)?;
+        eprintln!(
+            "{} List Datasets, {CONCURRENT_LISTS} at once, {workers} host worker(s): {:.0} calls/s",
+            lists.latencies.len(),
+            lists.throughput()
         );
         Ok(())
     }
