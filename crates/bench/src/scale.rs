@@ -344,7 +344,7 @@ impl Bench {
 
     /// For a profiler (`--concurrent-loop N`): nothing but (7a)'s component side, `rounds`
     /// List Datasets in each of its 64 tasks at once, then the throughput on stderr.
-    pub(crate) fn concurrent_loop(&mut self, rounds: usize) -> Result<()> {
+    pub(crate) fn concurrent_loop(&self, rounds: usize) -> Result<()> {
         let (connector, engine, workers) = self.concurrent_setup()?;
         let connection = Arc::new(self.connection.clone());
         let expected = LISTED_DATASETS + 1;
