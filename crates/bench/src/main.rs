@@ -78,6 +78,19 @@ const NO_IO_ACTION: &str = "list-tables";
 /// The input of [`NO_IO_ACTION`] the guest refuses.
 const NO_IO_INPUT: &str = "dataset-id";
 
+/// What the floor of (1) and (7a) fetches through `misbehave`'s `fetch`: List Datasets'
+/// URL, which the host sends to the local service as it does the component's.
+const FLOOR_URL: &str = "https://api.powerbi.com/v1.0/myorg/datasets";
+
+/// That `misbehave`'s `fetch` answered a 200 of `bytes` bytes.
+fn check_fetched(data: &Value, bytes: usize) -> Result<()> {
+    ensure!(
+        *data == json!({"status": 200, "bytes": bytes}),
+        "misbehave's fetch answered {data}, a 200 of {bytes} bytes expected"
+    );
+    Ok(())
+}
+
 fn no_io_inputs() -> Value {
     json!({NO_IO_INPUT: "not-a-dataset-id"})
 }
@@ -452,6 +465,22 @@ impl Bench {
         };
         let (component_request, native_request) = (describe(&seen[0]), describe(&seen[1]));
 
+        // The floor of any component: `misbehave`'s `fetch` sends the same GET with the token
+        // through the same host and reads the answer without parsing it.
+        let floor_connector = Connector::load(pbi_component::misbehave_wasm(), self.plain.clone())
+            .context("loading misbehave")?;
+        let (answer, _) = self
+            .client
+            .send_ok(Strategy::KEEP_ALIVE, Method::GET, path, None)?;
+        let connection = self.connection.clone();
+        let fetch = |floor: &Connector| -> Result<()> {
+            let invocation = floor.invoke("fetch", &connection, &json!({"url": FLOOR_URL}))?;
+            match invocation.result {
+                Ok(output) => check_fetched(&output.data, answer.len()),
+                Err(e) => bail!("misbehave's fetch failed: {e}"),
+            }
+        };
+
         let mut component = Vec::with_capacity(runs);
         let mut component_async = Vec::with_capacity(runs);
         let mut new_connection = Vec::with_capacity(runs);
@@ -460,6 +489,7 @@ impl Bench {
         let mut native_phases = Vec::with_capacity(runs);
         let mut observed = Vec::with_capacity(runs);
         let mut floor = Vec::with_capacity(runs);
+        let mut fetch_floor = Vec::with_capacity(runs);
         let mut floor_invoke = Vec::with_capacity(runs);
         let mut host_refused = Vec::with_capacity(runs);
         let mut checks = Vec::with_capacity(runs);
@@ -499,6 +529,12 @@ impl Bench {
             ensure!(listed == expected, "invoke_async listed {listed} datasets");
             if measured {
                 component_async.push(elapsed);
+            }
+
+            let start = Instant::now();
+            fetch(&floor_connector)?;
+            if measured {
+                fetch_floor.push(start.elapsed());
             }
 
             for (strategy, into) in [
@@ -595,6 +631,7 @@ impl Bench {
                 .invoke("list-datasets", &self.connection, &inputs)?;
             self.check_ok(&invocation).map(drop)
         })?;
+        let floor_cpu = Usage::per_call(cpu_runs, || fetch(&floor_connector))?;
         let native_cpu = Usage::per_call(cpu_runs, || {
             let (body, _) = self
                 .client
@@ -617,6 +654,7 @@ impl Bench {
             pass: ratio <= 1.5,
         });
         let component_async = median(&component_async);
+        let fetch_floor = median(&fetch_floor);
         let phases = ObservedMedians::of(&observed);
 
         let d = &mut self.details;
@@ -669,6 +707,22 @@ impl Bench {
                 (
                     "  context switches per call: component / native keep-alive",
                     format!("{:.1} / {:.1}", component_cpu.switches, native_cpu.switches),
+                ),
+                (
+                    "the floor: misbehave's fetch (the same GET, body not parsed)",
+                    format!(
+                        "{} ({:.2}x of native keep-alive)",
+                        show(fetch_floor),
+                        self::ratio(fetch_floor, keep)
+                    ),
+                ),
+                (
+                    "  its CPU per call, all threads",
+                    format!(
+                        "{} ({:.2}x of native keep-alive)",
+                        show(floor_cpu.cpu),
+                        self::ratio(floor_cpu.cpu, native_cpu.cpu)
+                    ),
                 ),
             ],
         );

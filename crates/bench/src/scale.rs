@@ -171,15 +171,27 @@ impl Bench {
         let native = NativePool::new(&self.service.base_url(), &self.connection)?;
         let connection = Arc::new(self.connection.clone());
         let expected = LISTED_DATASETS + 1;
+        // The floor of any component: `misbehave`'s `fetch` sends the same GET with the
+        // token through the same host and reads the answer without parsing it.
+        let floor = Arc::new(
+            Connector::load(pbi_component::misbehave_wasm(), self.concurrent_config().0)
+                .context("loading misbehave")?,
+        );
+        let floor_url = crate::FLOOR_URL;
+        let answer_bytes = engine
+            .block_on(native.send(Method::GET, "/v1.0/myorg/datasets", None))?
+            .len();
 
-        // Warm both up: the host's slots and connections, the native pool.
+        // Warm them up: the host's slots and connections, the native pool.
         let baseline_rss = rss_bytes();
         let warm = lists_at_once(&engine, &connector, &connection, 1, expected)?;
         let native_warm = native.lists_at_once(&engine, 1, expected)?;
-        drop((warm, native_warm));
+        let floor_warm = fetches_at_once(&engine, &floor, &connection, 1, floor_url, answer_bytes)?;
+        drop((warm, native_warm, floor_warm));
 
         let mut component = Lists::default();
         let mut from_native = Lists::default();
+        let mut from_floor = Lists::default();
         let peak = Arc::new(AtomicU64::new(0));
         for _ in 0..3 {
             let sampler = RssSampler::start(peak.clone());
@@ -192,7 +204,16 @@ impl Bench {
             )?);
             drop(sampler);
             from_native.add(native.lists_at_once(&engine, rounds, expected)?);
+            from_floor.add(fetches_at_once(
+                &engine,
+                &floor,
+                &connection,
+                rounds,
+                floor_url,
+                answer_bytes,
+            )?);
         }
+        drop(floor);
         let held = peak.load(Ordering::Relaxed).saturating_sub(baseline_rss);
 
         // Pushes: each task its own dataset, the same for both.
@@ -295,6 +316,16 @@ impl Bench {
                     ),
                 ),
                 (
+                    "  the floor, misbehave's fetch x 64 at once (same GET, body not parsed)",
+                    format!(
+                        "{:.0} calls/s, {:.2} of native; p50 / p99 {} / {}",
+                        from_floor.throughput(),
+                        from_floor.throughput() / from_native.throughput(),
+                        show(percentile(&from_floor.latencies, 50)),
+                        show(percentile(&from_floor.latencies, 99))
+                    ),
+                ),
+                (
                     "  resident memory per call in flight (peak RSS growth / 64)",
                     crate::kib((held / CONCURRENT_LISTS as u64) as usize),
                 ),
@@ -319,6 +350,19 @@ impl Bench {
     /// and a worker per core, and an async engine's multi-threaded runtime; with the
     /// connector's number of workers.
     fn concurrent_setup(&self) -> Result<(Arc<Connector>, tokio::runtime::Runtime, usize)> {
+        let (config, workers) = self.concurrent_config();
+        let connector = Arc::new(
+            Connector::load(&self.component, config).context("loading the component again")?,
+        );
+        // The engine: a multi-threaded runtime, as async engines run (one worker per core).
+        let engine = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        Ok((connector, engine, workers))
+    }
+
+    /// (7)'s host configuration, and its number of workers.
+    fn concurrent_config(&self) -> (HostConfig, usize) {
         // An engine that runs 64 calls at once gives the host that many instance slots.
         // ...and lets guests compute on every core (`HostConfig::worker_threads`; the default
         // of one suits blocking engines, see docs/performance.md). `PBI_BENCH_WORKERS` sets
@@ -332,14 +376,7 @@ impl Bench {
             worker_threads: workers,
             ..self.plain.clone()
         };
-        let connector = Arc::new(
-            Connector::load(&self.component, config).context("loading the component again")?,
-        );
-        // The engine: a multi-threaded runtime, as async engines run (one worker per core).
-        let engine = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        Ok((connector, engine, workers))
+        (config, workers)
     }
 
     /// For a profiler (`--concurrent-loop N`): nothing but (7a)'s component side, `rounds`
@@ -397,46 +434,75 @@ fn lists_at_once(
     expected: usize,
 ) -> Result<Lists> {
     let (connector, connection) = (connector.clone(), connection.clone());
-    at_once(engine, rounds, expected, move || {
+    at_once(engine, rounds, move || {
         let (connector, connection) = (connector.clone(), connection.clone());
         async move {
             let invocation = connector
                 .invoke_async("list-datasets", &connection, json!({}))
                 .await?;
             match invocation.result {
-                Ok(output) => Ok(output.data),
+                Ok(output) => check_listed(&output.data, expected),
                 Err(e) => bail!("List Datasets failed: {e}"),
             }
         }
     })
 }
 
-/// [`CONCURRENT_LISTS`] tasks, each calling `list` `rounds` times one after another, timing
-/// each call and checking that it listed `expected` datasets: the same loop for the
-/// component and the native client.
-fn at_once<F, Fut>(
+/// (7a)'s floor: the same GET through `misbehave`'s `fetch` (the request with the token,
+/// the answer's body read and counted, nothing parsed), `rounds` in each of
+/// [`CONCURRENT_LISTS`] tasks at once; every answer must be a 200 of `body_bytes` bytes.
+fn fetches_at_once(
     engine: &tokio::runtime::Runtime,
+    floor: &Arc<Connector>,
+    connection: &Arc<Value>,
     rounds: usize,
-    expected: usize,
-    list: F,
-) -> Result<Lists>
+    url: &str,
+    body_bytes: usize,
+) -> Result<Lists> {
+    let (floor, connection) = (floor.clone(), connection.clone());
+    let inputs = json!({ "url": url });
+    at_once(engine, rounds, move || {
+        let (floor, connection, inputs) = (floor.clone(), connection.clone(), inputs.clone());
+        async move {
+            let invocation = floor.invoke_async("fetch", &connection, inputs).await?;
+            let data = match invocation.result {
+                Ok(output) => output.data,
+                Err(e) => bail!("misbehave's fetch failed: {e}"),
+            };
+            crate::check_fetched(&data, body_bytes)
+        }
+    })
+}
+
+/// That `data` is a list answer of `expected` datasets.
+fn check_listed(data: &Value, expected: usize) -> Result<()> {
+    let listed = data["value"].as_array().map_or(0, Vec::len);
+    ensure!(
+        listed == expected,
+        "listed {listed} datasets, {expected} expected"
+    );
+    Ok(())
+}
+
+/// [`CONCURRENT_LISTS`] tasks, each calling `call` (which checks its answer) `rounds` times
+/// one after another, timing each call: the same loop for the component and the native
+/// client.
+fn at_once<F, Fut>(engine: &tokio::runtime::Runtime, rounds: usize, call: F) -> Result<Lists>
 where
     F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = Result<Value>> + Send,
+    Fut: std::future::Future<Output = Result<()>> + Send,
 {
     engine.block_on(async {
         let start = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..CONCURRENT_LISTS {
-            let list = list.clone();
+            let call = call.clone();
             tasks.spawn(async move {
                 let mut latencies = Vec::with_capacity(rounds);
                 for _ in 0..rounds {
                     let start = Instant::now();
-                    let data = list().await?;
+                    call().await?;
                     latencies.push(start.elapsed());
-                    let listed = data["value"].as_array().map_or(0, Vec::len);
-                    ensure!(listed == expected, "listed {listed} datasets");
                 }
                 Ok::<_, anyhow::Error>(latencies)
             });
@@ -532,11 +598,11 @@ impl NativePool {
         expected: usize,
     ) -> Result<Lists> {
         let this = Arc::new(self.clone());
-        at_once(engine, rounds, expected, move || {
+        at_once(engine, rounds, move || {
             let this = this.clone();
             async move {
                 let body = this.send(Method::GET, "/v1.0/myorg/datasets", None).await?;
-                Ok(serde_json::from_slice(&body)?)
+                check_listed(&serde_json::from_slice(&body)?, expected)
             }
         })
     }

@@ -126,7 +126,11 @@ fn fetch(connector: &Connector, url: &str) -> Result<()> {
     let output = invocation
         .result
         .map_err(|e| anyhow!("the guest failed: {e:?}"))?;
-    ensure!(output.data == json!({"bytes": 5}), "{:?}", output.data);
+    ensure!(
+        output.data == json!({"status": 200, "bytes": 5}),
+        "{:?}",
+        output.data
+    );
     Ok(())
 }
 

@@ -144,8 +144,15 @@ impl wd::Guest for Component {
 /// Reads the whole body at `url` (`http://host:port/path` or `https://…`), counting its bytes
 /// without keeping them: the host's cap, not the guest's memory, must be what stops a huge
 /// body. With `upload_mib`, the request is a POST whose body of that many MiB is written
-/// after the request was handed to the host, as the connector writes its bodies.
-fn fetch_url(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Result<u64, String> {
+/// after the request was handed to the host, as the connector writes its bodies. A
+/// non-empty `token` goes as a bearer `authorization` header. Answers the status and the
+/// body's size.
+fn fetch_url(
+    url: &str,
+    token: &str,
+    timeout_ms: Option<i64>,
+    upload_mib: Option<i64>,
+) -> Result<(u16, u64), String> {
     let (scheme, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
         (Some(rest), _) => (wasi::Scheme::Http, rest),
         (None, Some(rest)) => (wasi::Scheme::Https, rest),
@@ -155,7 +162,16 @@ fn fetch_url(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Res
         Some(slash) => rest.split_at(slash),
         None => (rest, "/"),
     };
-    let request = wasi::OutgoingRequest::new(wasi::Fields::new());
+    let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
+    if !token.is_empty() {
+        fields.push((
+            "authorization".into(),
+            format!("Bearer {token}").into_bytes(),
+        ));
+    }
+    let headers = wasi::Fields::from_list(&fields)
+        .map_err(|_| "the authorization header was refused".to_string())?;
+    let request = wasi::OutgoingRequest::new(headers);
     if upload_mib.is_some() {
         request
             .set_method(&wasi::Method::Post)
@@ -200,6 +216,7 @@ fn fetch_url(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Res
     let response = answer
         .map_err(|()| "the answer was already taken".to_string())?
         .map_err(|e| format!("the request failed: {e:?}"))?;
+    let status = response.status();
     let body = response.consume().map_err(|()| "no body".to_string())?;
     let stream = body.stream().map_err(|()| "no body stream".to_string())?;
     let mut total = 0u64;
@@ -216,7 +233,7 @@ fn fetch_url(url: &str, timeout_ms: Option<i64>, upload_mib: Option<i64>) -> Res
             }
         }
     }
-    Ok(total)
+    Ok((status, total))
 }
 
 impl wa::Guest for Component {
@@ -247,9 +264,9 @@ impl wa::Guest for Component {
         }
     }
 
-    fn fetch(_: wt::Connection, i: wa::FetchInput) -> Result<wt::Output, wt::ActionError> {
-        match fetch_url(&i.url, i.timeout_ms, i.upload_mib) {
-            Ok(bytes) => Ok(output(format!("{{\"bytes\":{bytes}}}"))),
+    fn fetch(c: wt::Connection, i: wa::FetchInput) -> Result<wt::Output, wt::ActionError> {
+        match fetch_url(&i.url, &c.access_token, i.timeout_ms, i.upload_mib) {
+            Ok((status, bytes)) => Ok(output(format!("{{\"status\":{status},\"bytes\":{bytes}}}"))),
             Err(message) => Err(transport(message)),
         }
     }

@@ -11,7 +11,7 @@
 //! | `panic` | panics (a trap: `unreachable`, as the profile aborts on panic) |
 //! | `spin-forever` | loops forever without calling the host |
 //! | `allocate-forever` | allocates 1 MiB blocks until memory runs out |
-//! | `fetch` | sends a request to `url` through wasi:http and reads the whole body, answering `{"bytes":N}`; `timeout-ms` is its first-byte and between-bytes timeout; with `upload-mib`, it is a POST with a body of that many MiB |
+//! | `fetch` | sends a request to `url` through wasi:http and reads the whole body, answering `{"status":S,"bytes":N}` (with the connection's access token as a bearer header, when there is one); `timeout-ms` is its first-byte and between-bytes timeout; with `upload-mib`, it is a POST with a body of that many MiB |
 //! | `sleep-an-hour` | sleeps for an hour on the monotonic clock (a wait inside the host) |
 //! | `return-at-once` | answers `{"ok":true}`: proves the next call works; its inputs (ignored) have the pickers below |
 //!
