@@ -107,6 +107,8 @@ struct Options {
     invoke_loop: Option<usize>,
     /// Only run (7a)'s component side this many rounds, for a profiler.
     concurrent_loop: Option<usize>,
+    /// With `concurrent_loop`: run (7a)'s floor (misbehave's fetch) instead.
+    floor: bool,
     /// Another build of the component instead of `pbi_component::connector_wasm()`.
     component: Option<PathBuf>,
 }
@@ -121,6 +123,7 @@ impl Options {
             only: Vec::new(),
             invoke_loop: None,
             concurrent_loop: None,
+            floor: false,
             component: None,
         };
         let mut args = std::env::args().skip(1);
@@ -142,6 +145,7 @@ impl Options {
                 }
                 "--invoke-loop" => options.invoke_loop = Some(number()?),
                 "--concurrent-loop" => options.concurrent_loop = Some(number()?),
+                "--floor" => options.floor = true,
                 "--only" => options.only.push(number()?.clamp(1, 7) as u8),
                 "--quick" => {
                     options.list_runs = 50;
@@ -151,7 +155,7 @@ impl Options {
                 }
                 "-h" | "--help" => {
                     println!(
-                        "usage: pbi-bench [--list-runs N] [--instantiate-runs N] [--rows-runs N] [--rows N] [--only SECTION]... [--quick] [--invoke-loop N] [--concurrent-loop N] [--component FILE.wasm]"
+                        "usage: pbi-bench [--list-runs N] [--instantiate-runs N] [--rows-runs N] [--rows N] [--only SECTION]... [--quick] [--invoke-loop N] [--concurrent-loop N [--floor]] [--component FILE.wasm]"
                     );
                     std::process::exit(0);
                 }
@@ -345,7 +349,7 @@ fn main() -> Result<()> {
     }
     if let Some(rounds) = bench.options.concurrent_loop {
         // For a profiler: nothing but (7a)'s calls at once through Connector::invoke_async.
-        return bench.concurrent_loop(rounds);
+        return bench.concurrent_loop(rounds, bench.options.floor);
     }
     let only = bench.options.only.clone();
     let run = |section: u8| only.is_empty() || only.contains(&section);

@@ -380,14 +380,32 @@ impl Bench {
     }
 
     /// For a profiler (`--concurrent-loop N`): nothing but (7a)'s component side, `rounds`
-    /// List Datasets in each of its 64 tasks at once, then the throughput on stderr.
-    pub(crate) fn concurrent_loop(&self, rounds: usize) -> Result<()> {
+    /// List Datasets in each of its 64 tasks at once, then the throughput on stderr. With
+    /// `floor` (`--floor`), (7a)'s floor instead: misbehave's fetch of the same GET.
+    pub(crate) fn concurrent_loop(&self, rounds: usize, floor: bool) -> Result<()> {
         let (connector, engine, workers) = self.concurrent_setup()?;
         let connection = Arc::new(self.connection.clone());
-        let expected = LISTED_DATASETS + 1;
-        let lists = lists_at_once(&engine, &connector, &connection, rounds.max(1), expected)?;
+        let rounds = rounds.max(1);
+        let (what, lists) = if floor {
+            let native = NativePool::new(&self.service.base_url(), &self.connection)?;
+            let answer_bytes = engine
+                .block_on(native.send(Method::GET, "/v1.0/myorg/datasets", None))?
+                .len();
+            let misbehave = Arc::new(
+                Connector::load(pbi_component::misbehave_wasm(), self.concurrent_config().0)
+                    .context("loading misbehave")?,
+            );
+            let url = crate::FLOOR_URL;
+            let fetches =
+                fetches_at_once(&engine, &misbehave, &connection, rounds, url, answer_bytes)?;
+            ("misbehave fetches (the floor)", fetches)
+        } else {
+            let expected = LISTED_DATASETS + 1;
+            let lists = lists_at_once(&engine, &connector, &connection, rounds, expected)?;
+            ("List Datasets", lists)
+        };
         eprintln!(
-            "{} List Datasets, {CONCURRENT_LISTS} at once, {workers} host worker(s): {:.0} calls/s",
+            "{} {what}, {CONCURRENT_LISTS} at once, {workers} host worker(s): {:.0} calls/s",
             lists.latencies.len(),
             lists.throughput()
         );
