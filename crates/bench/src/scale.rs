@@ -171,16 +171,8 @@ impl Bench {
         let native = NativePool::new(&self.service.base_url(), &self.connection)?;
         let connection = Arc::new(self.connection.clone());
         let expected = LISTED_DATASETS + 1;
-        // The floor of any component: `misbehave`'s `fetch` sends the same GET with the
-        // token through the same host and reads the answer without parsing it.
-        let floor = Arc::new(
-            Connector::load(pbi_component::misbehave_wasm(), self.concurrent_config().0)
-                .context("loading misbehave")?,
-        );
+        let (floor, answer_bytes) = self.floor(&engine)?;
         let floor_url = crate::FLOOR_URL;
-        let answer_bytes = engine
-            .block_on(native.send(Method::GET, "/v1.0/myorg/datasets", None))?
-            .len();
 
         // Warm them up: the host's slots and connections, the native pool.
         let baseline_rss = rss_bytes();
@@ -350,64 +342,56 @@ impl Bench {
     /// and a worker per core, and an async engine's multi-threaded runtime; with the
     /// connector's number of workers.
     fn concurrent_setup(&self) -> Result<(Arc<Connector>, tokio::runtime::Runtime, usize)> {
-        let (config, workers) = self.concurrent_config();
-        let connector = Arc::new(
-            Connector::load(&self.component, config).context("loading the component again")?,
-        );
-        // The engine: a multi-threaded runtime, as async engines run (one worker per core).
-        let engine = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        Ok((connector, engine, workers))
+        let connector = self.concurrent_connector(&self.component)?;
+        Ok((connector, concurrent_engine()?, concurrent_workers()))
     }
 
-    /// (7)'s host configuration, and its number of workers.
-    fn concurrent_config(&self) -> (HostConfig, usize) {
+    /// The component at `wasm` in (7)'s host configuration.
+    fn concurrent_connector(&self, wasm: &std::path::Path) -> Result<Arc<Connector>> {
         // An engine that runs 64 calls at once gives the host that many instance slots.
-        // ...and lets guests compute on every core (`HostConfig::worker_threads`; the default
-        // of one suits blocking engines, see docs/performance.md). `PBI_BENCH_WORKERS` sets
-        // another number.
-        let workers: usize = std::env::var("PBI_BENCH_WORKERS")
-            .ok()
-            .and_then(|w| w.parse().ok())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let config = HostConfig {
             max_concurrent_calls: (CONCURRENT_LISTS as u32).max(32),
-            worker_threads: workers,
+            worker_threads: concurrent_workers(),
             ..self.plain.clone()
         };
-        (config, workers)
+        let connector = Connector::load(wasm, config)
+            .with_context(|| format!("loading {} again", wasm.display()))?;
+        Ok(Arc::new(connector))
+    }
+
+    /// (7a)'s floor: `misbehave` in (7)'s host configuration (its `fetch` sends the same GET
+    /// with the token through the same host and reads the answer without parsing it), and
+    /// the size of the answer it must read, as the native client gets it.
+    fn floor(&self, engine: &tokio::runtime::Runtime) -> Result<(Arc<Connector>, usize)> {
+        let misbehave = self.concurrent_connector(pbi_component::misbehave_wasm())?;
+        let native = NativePool::new(&self.service.base_url(), &self.connection)?;
+        let answer = engine.block_on(native.send(Method::GET, "/v1.0/myorg/datasets", None))?;
+        Ok((misbehave, answer.len()))
     }
 
     /// For a profiler (`--concurrent-loop N`): nothing but (7a)'s component side, `rounds`
     /// List Datasets in each of its 64 tasks at once, then the throughput on stderr. With
     /// `floor` (`--floor`), (7a)'s floor instead: misbehave's fetch of the same GET.
     pub(crate) fn concurrent_loop(&self, rounds: usize, floor: bool) -> Result<()> {
-        let (connector, engine, workers) = self.concurrent_setup()?;
+        let engine = concurrent_engine()?;
         let connection = Arc::new(self.connection.clone());
         let rounds = rounds.max(1);
-        let (what, lists) = if floor {
-            let native = NativePool::new(&self.service.base_url(), &self.connection)?;
-            let answer_bytes = engine
-                .block_on(native.send(Method::GET, "/v1.0/myorg/datasets", None))?
-                .len();
-            let misbehave = Arc::new(
-                Connector::load(pbi_component::misbehave_wasm(), self.concurrent_config().0)
-                    .context("loading misbehave")?,
-            );
+        let (what, calls) = if floor {
+            let (misbehave, bytes) = self.floor(&engine)?;
             let url = crate::FLOOR_URL;
-            let fetches =
-                fetches_at_once(&engine, &misbehave, &connection, rounds, url, answer_bytes)?;
+            let fetches = fetches_at_once(&engine, &misbehave, &connection, rounds, url, bytes)?;
             ("misbehave fetches (the floor)", fetches)
         } else {
+            let connector = self.concurrent_connector(&self.component)?;
             let expected = LISTED_DATASETS + 1;
             let lists = lists_at_once(&engine, &connector, &connection, rounds, expected)?;
             ("List Datasets", lists)
         };
+        let workers = concurrent_workers();
         eprintln!(
             "{} {what}, {CONCURRENT_LISTS} at once, {workers} host worker(s): {:.0} calls/s",
-            lists.latencies.len(),
-            lists.throughput()
+            calls.latencies.len(),
+            calls.throughput()
         );
         Ok(())
     }
@@ -422,6 +406,23 @@ impl Bench {
         }
         Ok(())
     }
+}
+
+/// (7)'s host worker threads: one per core, so that guests compute on every core
+/// (`HostConfig::worker_threads`; its default of one suits blocking engines, see
+/// docs/performance.md), or `PBI_BENCH_WORKERS`.
+fn concurrent_workers() -> usize {
+    std::env::var("PBI_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// (7)'s engine: a multi-threaded runtime, as async engines run (one worker per core).
+fn concurrent_engine() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Latencies and the wall time of calls made at once.
