@@ -458,6 +458,44 @@ fn an_answer_under_the_cap_is_read_whole() -> Result<()> {
     Ok(())
 }
 
+/// misbehave's `fetch` sends the connection's access token as a bearer header (pbi-bench's
+/// floor relies on it), and only when there is one; the request the host reports shows it
+/// redacted, never the token.
+#[test]
+fn fetch_sends_the_connections_token_and_the_host_reports_it_redacted() -> Result<()> {
+    let token = "t0k3n-not-to-be-shown";
+    for (connection, sent) in [
+        (Connection::with_access_token(token), true),
+        (Connection::default(), false),
+    ] {
+        let server = Server::start(Answer::Small)?;
+        let connector = loopback(HostConfig::default())?;
+        let invocation =
+            connector.invoke("fetch", &connection.to_json(), &json!({"url": server.url}))?;
+        let output = invocation
+            .result
+            .map_err(|e| anyhow!("the fetch failed: {e:?}"))?;
+        ensure!(
+            output.data == json!({"status": 200, "bytes": 5}),
+            "{:?}",
+            output.data
+        );
+        let [request] = invocation.requests.as_slice() else {
+            return Err(anyhow!("{} requests seen", invocation.requests.len()));
+        };
+        let authorization: Vec<&str> = request
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "authorization")
+            .map(|(_, value)| value.as_str())
+            .collect();
+        let expected: &[&str] = if sent { &[pbi_host::REDACTED] } else { &[] };
+        ensure!(authorization == expected, "{:?}", request.headers);
+        ensure!(!format!("{request:?}").contains(token), "{request:?}");
+    }
+    Ok(())
+}
+
 /// Calls `fetch` against `server` with `budget`; returns how long it took and what it
 /// ended with. `guest_timeout_ms` is the timeout the guest asks for, if any.
 fn timed(
