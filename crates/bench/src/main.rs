@@ -78,14 +78,25 @@ const NO_IO_ACTION: &str = "list-tables";
 /// The input of [`NO_IO_ACTION`] the guest refuses.
 const NO_IO_INPUT: &str = "dataset-id";
 
-/// What the floor of (1) and (7a) fetches through `misbehave`'s `fetch`: List Datasets'
-/// URL, which the host sends to the local service as it does the component's.
-const FLOOR_URL: &str = "https://api.powerbi.com/v1.0/myorg/datasets";
+/// The host the component's requests go to, which the bench redirects to the local service.
+const API_HOST: &str = "api.powerbi.com";
+/// List Datasets' path, as the component and the native clients send it.
+const LIST_PATH: &str = "/v1.0/myorg/datasets";
+
+/// What the floor of (1) and (7a) fetches through `misbehave`'s `fetch`: List Datasets' URL,
+/// which the host redirects to the local service as it does the component's.
+fn floor_url() -> String {
+    format!("https://{API_HOST}{LIST_PATH}")
+}
 
 /// That `misbehave`'s `fetch` answered a 200 of `bytes` bytes.
-fn check_fetched(data: &Value, bytes: usize) -> Result<()> {
+fn check_fetched(invocation: pbi_host::Invocation, bytes: usize) -> Result<()> {
+    let data = match invocation.result {
+        Ok(output) => output.data,
+        Err(e) => bail!("misbehave's fetch failed: {e}"),
+    };
     ensure!(
-        *data == json!({"status": 200, "bytes": bytes}),
+        data == json!({"status": 200, "bytes": bytes}),
         "misbehave's fetch answered {data}, a 200 of {bytes} bytes expected"
     );
     Ok(())
@@ -161,6 +172,9 @@ impl Options {
                 }
                 other => bail!("unknown argument {other} (try --help)"),
             }
+        }
+        if options.floor && options.concurrent_loop.is_none() {
+            bail!("--floor only goes with --concurrent-loop N (try --help)");
         }
         Ok(options)
     }
@@ -303,7 +317,7 @@ fn main() -> Result<()> {
         .clone()
         .unwrap_or_else(|| pbi_component::connector_wasm().to_path_buf());
     eprintln!("loading the component ({})", component.display());
-    let plain = HostConfig::default().redirect("api.powerbi.com", base);
+    let plain = HostConfig::default().redirect(API_HOST, base);
     let recorder = Arc::new(Recorder::default());
     let observed = HostConfig {
         observer: Some(recorder.clone()),
@@ -419,7 +433,7 @@ impl Bench {
     fn list_datasets(&mut self) -> Result<()> {
         let runs = self.options.list_runs;
         eprintln!("(1) List Datasets: {runs} runs of each variant");
-        let path = "/v1.0/myorg/datasets";
+        let path = LIST_PATH;
         let inputs = json!({});
         let expected = LISTED_DATASETS + 1;
         let count = |data: &Value| data["value"].as_array().map_or(0, Vec::len);
@@ -469,20 +483,21 @@ impl Bench {
         };
         let (component_request, native_request) = (describe(&seen[0]), describe(&seen[1]));
 
-        // The floor of any component: `misbehave`'s `fetch` sends the same GET with the token
-        // through the same host and reads the answer without parsing it.
+        // The floor of any component: `misbehave`'s `fetch`, loaded in the same host
+        // configuration, sends a GET of the same URL with the token (without the connector's
+        // `accept` header) and reads the answer without parsing it.
         let floor_connector = Connector::load(pbi_component::misbehave_wasm(), self.plain.clone())
             .context("loading misbehave")?;
         let (answer, _) = self
             .client
             .send_ok(Strategy::KEEP_ALIVE, Method::GET, path, None)?;
         let connection = self.connection.clone();
+        let floor_inputs = json!({"url": floor_url()});
         let fetch = |floor: &Connector| -> Result<()> {
-            let invocation = floor.invoke("fetch", &connection, &json!({"url": FLOOR_URL}))?;
-            match invocation.result {
-                Ok(output) => check_fetched(&output.data, answer.len()),
-                Err(e) => bail!("misbehave's fetch failed: {e}"),
-            }
+            check_fetched(
+                floor.invoke("fetch", &connection, &floor_inputs)?,
+                answer.len(),
+            )
         };
 
         let mut component = Vec::with_capacity(runs);
@@ -713,7 +728,7 @@ impl Bench {
                     format!("{:.1} / {:.1}", component_cpu.switches, native_cpu.switches),
                 ),
                 (
-                    "the floor: misbehave's fetch (the same GET, body not parsed)",
+                    "the floor: misbehave's fetch (same URL and token, body not parsed)",
                     format!(
                         "{} ({:.2}x of native keep-alive)",
                         show(fetch_floor),

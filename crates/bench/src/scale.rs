@@ -171,19 +171,15 @@ impl Bench {
         let native = NativePool::new(&self.service.base_url(), &self.connection)?;
         let connection = Arc::new(self.connection.clone());
         let expected = LISTED_DATASETS + 1;
-        let (floor, answer_bytes) = self.floor(&engine)?;
-        let floor_url = crate::FLOOR_URL;
 
-        // Warm them up: the host's slots and connections, the native pool.
+        // Warm both up: the host's slots and connections, the native pool.
         let baseline_rss = rss_bytes();
         let warm = lists_at_once(&engine, &connector, &connection, 1, expected)?;
         let native_warm = native.lists_at_once(&engine, 1, expected)?;
-        let floor_warm = fetches_at_once(&engine, &floor, &connection, 1, floor_url, answer_bytes)?;
-        drop((warm, native_warm, floor_warm));
+        drop((warm, native_warm));
 
         let mut component = Lists::default();
         let mut from_native = Lists::default();
-        let mut from_floor = Lists::default();
         let peak = Arc::new(AtomicU64::new(0));
         for _ in 0..3 {
             let sampler = RssSampler::start(peak.clone());
@@ -196,17 +192,31 @@ impl Bench {
             )?);
             drop(sampler);
             from_native.add(native.lists_at_once(&engine, rounds, expected)?);
+        }
+        let held = peak.load(Ordering::Relaxed).saturating_sub(baseline_rss);
+
+        // The floor, after the memory figure (its instance slots and connections are not the
+        // component's), interleaved with native rounds of its own.
+        let floor = self.floor()?;
+        let answer_bytes = engine
+            .block_on(native.send(Method::GET, crate::LIST_PATH, None))?
+            .len();
+        let floor_url = crate::floor_url();
+        fetches_at_once(&engine, &floor, &connection, 1, &floor_url, answer_bytes)?;
+        let mut from_floor = Lists::default();
+        let mut native_beside_floor = Lists::default();
+        for _ in 0..3 {
             from_floor.add(fetches_at_once(
                 &engine,
                 &floor,
                 &connection,
                 rounds,
-                floor_url,
+                &floor_url,
                 answer_bytes,
             )?);
+            native_beside_floor.add(native.lists_at_once(&engine, rounds, expected)?);
         }
         drop(floor);
-        let held = peak.load(Ordering::Relaxed).saturating_sub(baseline_rss);
 
         // Pushes: each task its own dataset, the same for both.
         let text = serde_json::to_string(&rows(PUSH_ROWS))?;
@@ -308,11 +318,12 @@ impl Bench {
                     ),
                 ),
                 (
-                    "  the floor, misbehave's fetch x 64 at once (same GET, body not parsed)",
+                    "  the floor, misbehave's fetch x 64 at once (same URL and token, body not parsed)",
                     format!(
-                        "{:.0} calls/s, {:.2} of native; p50 / p99 {} / {}",
+                        "{:.0} calls/s, {:.2} of native ({:.0}, beside it); p50 / p99 {} / {}",
                         from_floor.throughput(),
-                        from_floor.throughput() / from_native.throughput(),
+                        from_floor.throughput() / native_beside_floor.throughput(),
+                        native_beside_floor.throughput(),
                         show(percentile(&from_floor.latencies, 50)),
                         show(percentile(&from_floor.latencies, 99))
                     ),
@@ -355,18 +366,14 @@ impl Bench {
             ..self.plain.clone()
         };
         let connector = Connector::load(wasm, config)
-            .with_context(|| format!("loading {} again", wasm.display()))?;
+            .with_context(|| format!("loading {} for (7)", wasm.display()))?;
         Ok(Arc::new(connector))
     }
 
-    /// (7a)'s floor: `misbehave` in (7)'s host configuration (its `fetch` sends the same GET
-    /// with the token through the same host and reads the answer without parsing it), and
-    /// the size of the answer it must read, as the native client gets it.
-    fn floor(&self, engine: &tokio::runtime::Runtime) -> Result<(Arc<Connector>, usize)> {
-        let misbehave = self.concurrent_connector(pbi_component::misbehave_wasm())?;
-        let native = NativePool::new(&self.service.base_url(), &self.connection)?;
-        let answer = engine.block_on(native.send(Method::GET, "/v1.0/myorg/datasets", None))?;
-        Ok((misbehave, answer.len()))
+    /// (7a)'s floor: `misbehave` in (7)'s host configuration (its `fetch` sends a GET of the
+    /// same URL with the token and reads the answer without parsing it).
+    fn floor(&self) -> Result<Arc<Connector>> {
+        self.concurrent_connector(pbi_component::misbehave_wasm())
     }
 
     /// For a profiler (`--concurrent-loop N`): nothing but (7a)'s component side, `rounds`
@@ -377,9 +384,13 @@ impl Bench {
         let connection = Arc::new(self.connection.clone());
         let rounds = rounds.max(1);
         let (what, calls) = if floor {
-            let (misbehave, bytes) = self.floor(&engine)?;
-            let url = crate::FLOOR_URL;
-            let fetches = fetches_at_once(&engine, &misbehave, &connection, rounds, url, bytes)?;
+            let native = NativePool::new(&self.service.base_url(), &self.connection)?;
+            let bytes = engine
+                .block_on(native.send(Method::GET, crate::LIST_PATH, None))?
+                .len();
+            let url = crate::floor_url();
+            let misbehave = self.floor()?;
+            let fetches = fetches_at_once(&engine, &misbehave, &connection, rounds, &url, bytes)?;
             ("misbehave fetches (the floor)", fetches)
         } else {
             let connector = self.concurrent_connector(&self.component)?;
@@ -467,8 +478,8 @@ fn lists_at_once(
     })
 }
 
-/// (7a)'s floor: the same GET through `misbehave`'s `fetch` (the request with the token,
-/// the answer's body read and counted, nothing parsed), `rounds` in each of
+/// (7a)'s floor: a GET of the same URL through `misbehave`'s `fetch` (the request with the
+/// token, the answer's body read and counted, nothing parsed), `rounds` in each of
 /// [`CONCURRENT_LISTS`] tasks at once; every answer must be a 200 of `body_bytes` bytes.
 fn fetches_at_once(
     engine: &tokio::runtime::Runtime,
@@ -484,11 +495,7 @@ fn fetches_at_once(
         let (floor, connection, inputs) = (floor.clone(), connection.clone(), inputs.clone());
         async move {
             let invocation = floor.invoke_async("fetch", &connection, inputs).await?;
-            let data = match invocation.result {
-                Ok(output) => output.data,
-                Err(e) => bail!("misbehave's fetch failed: {e}"),
-            };
-            crate::check_fetched(&data, body_bytes)
+            crate::check_fetched(invocation, body_bytes)
         }
     })
 }
@@ -620,7 +627,7 @@ impl NativePool {
         at_once(engine, rounds, move || {
             let this = this.clone();
             async move {
-                let body = this.send(Method::GET, "/v1.0/myorg/datasets", None).await?;
+                let body = this.send(Method::GET, crate::LIST_PATH, None).await?;
                 check_listed(&serde_json::from_slice(&body)?, expected)
             }
         })

@@ -11,6 +11,7 @@ use pbi_host::{Connection, Connector, HostConfig, HostError, Invocation};
 use serde_json::{Value, json};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -277,22 +278,33 @@ enum Answer {
 struct Server {
     url: String,
     thread: Option<JoinHandle<()>>,
+    /// The head of the request it answered (empty until one came).
+    received: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Server {
     fn start(answer: Answer) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let url = format!("http://{}/body", listener.local_addr()?);
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let head = received.clone();
         let thread = std::thread::spawn(move || {
             if let Ok((stream, _)) = listener.accept() {
                 // The client going away ends the answer with an error: expected.
-                let _ = answer_one(stream, answer);
+                let _ = answer_one(stream, answer, &head);
             }
         });
         Ok(Self {
             url,
             thread: Some(thread),
+            received,
         })
+    }
+
+    /// The head of the request it answered, as text.
+    fn request_head(&self) -> String {
+        let head = self.received.lock().map(|h| h.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&head).into_owned()
     }
 }
 
@@ -316,7 +328,11 @@ impl Drop for Server {
 /// never lets go of a connection fails its test instead of hanging it.
 const GIVE_UP: Duration = Duration::from_secs(30);
 
-fn answer_one(mut stream: TcpStream, answer: Answer) -> std::io::Result<()> {
+fn answer_one(
+    mut stream: TcpStream,
+    answer: Answer,
+    received: &Mutex<Vec<u8>>,
+) -> std::io::Result<()> {
     let start = Instant::now();
     let give_up = || std::io::Error::new(ErrorKind::TimedOut, "the client never went away");
     stream.set_read_timeout(Some(GIVE_UP))?;
@@ -329,6 +345,9 @@ fn answer_one(mut stream: TcpStream, answer: Answer) -> std::io::Result<()> {
             return Ok(());
         }
         request.extend_from_slice(&buffer[..n]);
+    }
+    if let Ok(mut head) = received.lock() {
+        *head = request;
     }
     let chunk = vec![b'x'; 64 * 1024];
     match answer {
@@ -474,12 +493,19 @@ fn fetch_sends_the_connections_token_and_the_host_reports_it_redacted() -> Resul
             connector.invoke("fetch", &connection.to_json(), &json!({"url": server.url}))?;
         let output = invocation
             .result
+            .as_ref()
             .map_err(|e| anyhow!("the fetch failed: {e:?}"))?;
         ensure!(
             output.data == json!({"status": 200, "bytes": 5}),
             "{:?}",
             output.data
         );
+        // What went over the wire: the token itself, or no authorization at all.
+        let head = server.request_head().to_ascii_lowercase();
+        let bearer = format!("authorization: bearer {token}\r\n");
+        ensure!(head.contains(&bearer) == sent, "{head}");
+        ensure!(head.contains("authorization") == sent, "{head}");
+        // What the host reports: the header redacted.
         let [request] = invocation.requests.as_slice() else {
             return Err(anyhow!("{} requests seen", invocation.requests.len()));
         };
@@ -491,7 +517,8 @@ fn fetch_sends_the_connections_token_and_the_host_reports_it_redacted() -> Resul
             .collect();
         let expected: &[&str] = if sent { &[pbi_host::REDACTED] } else { &[] };
         ensure!(authorization == expected, "{:?}", request.headers);
-        ensure!(!format!("{request:?}").contains(token), "{request:?}");
+        let shown = format!("{invocation:?}");
+        ensure!(!shown.contains(token), "{shown}");
     }
     Ok(())
 }
