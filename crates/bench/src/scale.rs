@@ -197,10 +197,7 @@ impl Bench {
 
         // The floor, after the memory figure (its instance slots and connections are not the
         // component's), interleaved with native rounds of its own.
-        let floor = self.floor()?;
-        let answer_bytes = engine
-            .block_on(native.send(Method::GET, crate::LIST_PATH, None))?
-            .len();
+        let (floor, answer_bytes) = self.floor(&engine, &native)?;
         let floor_url = crate::floor_url();
         fetches_at_once(&engine, &floor, &connection, 1, &floor_url, answer_bytes)?;
         let mut from_floor = Lists::default();
@@ -371,9 +368,16 @@ impl Bench {
     }
 
     /// (7a)'s floor: `misbehave` in (7)'s host configuration (its `fetch` sends a GET of the
-    /// same URL with the token and reads the answer without parsing it).
-    fn floor(&self) -> Result<Arc<Connector>> {
-        self.concurrent_connector(pbi_component::misbehave_wasm())
+    /// same URL with the token and reads the answer without parsing it), and the size of
+    /// the answer it must read, as `native` gets it.
+    fn floor(
+        &self,
+        engine: &tokio::runtime::Runtime,
+        native: &NativePool,
+    ) -> Result<(Arc<Connector>, usize)> {
+        let misbehave = self.concurrent_connector(pbi_component::misbehave_wasm())?;
+        let answer = engine.block_on(native.send(Method::GET, crate::LIST_PATH, None))?;
+        Ok((misbehave, answer.len()))
     }
 
     /// For a profiler (`--concurrent-loop N`): nothing but (7a)'s component side, `rounds`
@@ -385,11 +389,8 @@ impl Bench {
         let rounds = rounds.max(1);
         let (what, calls) = if floor {
             let native = NativePool::new(&self.service.base_url(), &self.connection)?;
-            let bytes = engine
-                .block_on(native.send(Method::GET, crate::LIST_PATH, None))?
-                .len();
+            let (misbehave, bytes) = self.floor(&engine, &native)?;
             let url = crate::floor_url();
-            let misbehave = self.floor()?;
             let fetches = fetches_at_once(&engine, &misbehave, &connection, rounds, &url, bytes)?;
             ("misbehave fetches (the floor)", fetches)
         } else {

@@ -483,12 +483,12 @@ fn an_answer_under_the_cap_is_read_whole() -> Result<()> {
 #[test]
 fn fetch_sends_the_connections_token_and_the_host_reports_it_redacted() -> Result<()> {
     let token = "t0k3n-not-to-be-shown";
+    let connector = loopback(HostConfig::default())?;
     for (connection, sent) in [
         (Connection::with_access_token(token), true),
         (Connection::default(), false),
     ] {
         let server = Server::start(Answer::Small)?;
-        let connector = loopback(HostConfig::default())?;
         let invocation =
             connector.invoke("fetch", &connection.to_json(), &json!({"url": server.url}))?;
         let output = invocation
